@@ -1,0 +1,166 @@
+"""How functions, state machines and events connect: the one definition that both the CDK app
+(`cdk/`) and the local runtime (`local/`) render. Change wiring here, nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STATEMACHINES_DIR = REPO_ROOT / "statemachines"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A Lambda function: its handler and settings, and what it touches (for least privilege)."""
+
+    name: str
+    handler: str  # "module.function", relative to the lambdas/ asset root
+    description: str
+    memory_mb: int = 512
+    timeout_s: int = 60
+    # Resources the function uses; CDK grants exactly these, per function.
+    uses: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def asl_variable(self) -> str:
+        """The `${...}` substitution that stands for this function's ARN in the ASL files."""
+        return "".join(part.title() for part in self.name.split("_")) + "FunctionArn"
+
+
+# Resource names used in `uses`.
+DOCUMENTS_READ = "documents:read"
+DOCUMENTS_WRITE = "documents:write"  # presigned uploads, deletes
+ARTIFACTS_READ = "artifacts:read"
+ARTIFACTS_WRITE = "artifacts:write"
+CATALOG = "catalog"
+VECTOR_INDEX = "vector-index"
+EMBEDDINGS = "embeddings"  # OpenAI key
+LLM = "llm"
+CACHE = "cache"
+DEAD_LETTER_QUEUE = "dead-letter-queue"
+
+FUNCTIONS: dict[str, FunctionSpec] = {
+    spec.name: spec
+    for spec in (
+        FunctionSpec(
+            "register",
+            "handlers.register.handler",
+            "Record an uploaded object version in the catalog; detect unchanged re-uploads",
+            memory_mb=256,
+            uses=frozenset({DOCUMENTS_READ, CATALOG}),
+        ),
+        FunctionSpec(
+            "extract",
+            "handlers.extract.handler",
+            "Extract text with page and heading positions from an uploaded document",
+            memory_mb=1536,
+            timeout_s=300,
+            uses=frozenset({DOCUMENTS_READ, ARTIFACTS_WRITE, CATALOG}),
+        ),
+        FunctionSpec(
+            "chunk",
+            "handlers.chunk.handler",
+            "Split extracted text into token-bounded, overlapping chunks in JSONL batches",
+            memory_mb=1024,
+            timeout_s=120,
+            uses=frozenset({ARTIFACTS_READ, ARTIFACTS_WRITE, CATALOG}),
+        ),
+        FunctionSpec(
+            "embed_and_index",
+            "handlers.embed_and_index.handler",
+            "Embed one batch of chunks (dense + sparse) and upsert it into Qdrant",
+            memory_mb=1024,
+            timeout_s=300,
+            uses=frozenset({ARTIFACTS_READ, VECTOR_INDEX, EMBEDDINGS}),
+        ),
+        FunctionSpec(
+            "finalize",
+            "handlers.finalize.handler",
+            "Drop points of older versions, mark the document ready, bump the tenant generation",
+            memory_mb=256,
+            uses=frozenset({VECTOR_INDEX, CATALOG, CACHE}),
+        ),
+        FunctionSpec(
+            "mark_failed",
+            "handlers.mark_failed.handler",
+            "Mark a document failed with a readable reason",
+            memory_mb=256,
+            uses=frozenset({CATALOG}),
+        ),
+        FunctionSpec(
+            "delete_document",
+            "handlers.delete_document.handler",
+            "Remove a deleted object's points, derived objects and catalog entry",
+            memory_mb=256,
+            timeout_s=120,
+            uses=frozenset({ARTIFACTS_READ, ARTIFACTS_WRITE, VECTOR_INDEX, CATALOG, CACHE}),
+        ),
+        FunctionSpec(
+            "api",
+            "handlers.api.handler",
+            "The REST API: query, search, documents, feedback, health",
+            memory_mb=1024,
+            timeout_s=29,  # API Gateway's integration limit
+            uses=frozenset(
+                {DOCUMENTS_READ, DOCUMENTS_WRITE, VECTOR_INDEX, CATALOG, CACHE, EMBEDDINGS, LLM}
+            ),
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    name: str
+    definition_file: Path
+    detail_type: str  # the S3 EventBridge event that starts it
+    functions: tuple[str, ...]
+    uses_dead_letter_queue: bool = True
+
+    def definition(self) -> str:
+        return self.definition_file.read_text()
+
+    def event_pattern(self, documents_bucket: str) -> dict[str, Any]:
+        """The EventBridge pattern of the rule that starts this state machine."""
+        return {
+            "source": ["aws.s3"],
+            "detail-type": [self.detail_type],
+            "detail": {"bucket": {"name": [documents_bucket]}},
+        }
+
+
+STATE_MACHINES: dict[str, StateMachineSpec] = {
+    "ingest": StateMachineSpec(
+        "ingest",
+        STATEMACHINES_DIR / "ingest.asl.json",
+        "Object Created",
+        ("register", "extract", "chunk", "embed_and_index", "finalize", "mark_failed"),
+    ),
+    "delete": StateMachineSpec(
+        "delete",
+        STATEMACHINES_DIR / "delete.asl.json",
+        "Object Deleted",
+        ("delete_document", "mark_failed"),
+    ),
+}
+
+# The ASL variable for the dead-letter queue URL (an SQS sendMessage task after mark_failed).
+DEAD_LETTER_QUEUE_VARIABLE = "DeadLetterQueueUrl"
+
+
+def substitutions(function_arns: dict[str, str], dead_letter_queue_url: str) -> dict[str, str]:
+    """DefinitionSubstitutions for every state machine, from function name -> ARN."""
+    subs = {FUNCTIONS[name].asl_variable: arn for name, arn in function_arns.items()}
+    subs[DEAD_LETTER_QUEUE_VARIABLE] = dead_letter_queue_url
+    return subs
+
+
+def render_definition(spec: StateMachineSpec, subs: dict[str, str]) -> str:
+    """The ASL with `${Var}` substituted, as Step Functions does with DefinitionSubstitutions."""
+    text = spec.definition()
+    for variable, value in subs.items():
+        text = text.replace("${" + variable + "}", value)
+    return text
