@@ -1,0 +1,117 @@
+"""Request and response models of the document, feedback, health and error routes.
+
+With `ragline.query.schemas` these are the one definition of the REST contract (docs/api.md):
+Powertools validates requests against them and generates the OpenAPI document from them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragline.models import DocumentRecord
+
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024  # beyond this, extraction would not fit a Lambda anyway
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, machine-readable: invalid_request, not_found, llm_unavailable …")
+    message: str = Field(description="What is wrong and what to do about it.")
+    field: str | None = Field(default=None, description='The request field at fault, e.g. "body.question".')
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class UploadRequest(BaseModel):
+    """POST /documents: ask for a presigned upload URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file_name: str = Field(
+        min_length=1,
+        max_length=255,
+        description="The file's name; stored as <tenant>/<file_name> after sanitising.",
+    )
+    content_type: str | None = Field(
+        default=None,
+        max_length=255,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;.*)?$",
+        description="MIME type; guessed from the extension when absent.",
+    )
+    size_bytes: int | None = Field(default=None, ge=0, le=MAX_UPLOAD_BYTES)
+
+
+class UploadTarget(BaseModel):
+    url: str
+    method: Literal["PUT"] = "PUT"
+    headers: dict[str, str]
+
+
+class UploadResponse(BaseModel):
+    document_id: str
+    key: str
+    upload: UploadTarget
+    expires_in: int = Field(description="Seconds the upload URL stays valid.")
+
+
+class Document(BaseModel):
+    id: str
+    file_name: str
+    key: str
+    status: Literal["processing", "ready", "failed", "deleted"]
+    step: str | None = None
+    error: str | None = None
+    file_type: str | None = None
+    page_count: int | None = None
+    chunk_count: int | None = None
+    size_bytes: int | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_record(cls, record: DocumentRecord) -> "Document":
+        return cls(
+            id=record.id,
+            file_name=record.file_name,
+            key=record.key,
+            status=record.status.value,
+            step=record.step,
+            error=record.error,
+            file_type=record.file_type,
+            page_count=record.page_count,
+            chunk_count=record.chunk_count,
+            size_bytes=record.size_bytes,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+
+class DocumentList(BaseModel):
+    documents: list[Document]
+    next_cursor: str | None = None
+
+
+class DeleteResponse(BaseModel):
+    document_id: str
+    status: Literal["deleting"] = "deleting"
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query_id: str = Field(min_length=1, max_length=64, description="The query_id of the answer rated.")
+    rating: Literal["up", "down"]
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackResponse(BaseModel):
+    feedback_id: str
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "degraded"]
+    checks: dict[str, str] = Field(description="catalog, index, cache: 'ok' or what is wrong.")

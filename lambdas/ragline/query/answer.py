@@ -1,0 +1,302 @@
+"""Grounded answers: the prompt with numbered sources, citation mapping, the extractive answer.
+
+Why citations are re-mapped after generation: a model may cite numbers that were never in the
+prompt, cite out of order, or cite the same source many times. Users see only what exists:
+invented numbers are dropped from the text (and reported, for logging), and the cited sources
+are renumbered 1..n in the order the answer first cites them, so `[1]` is always the first
+citation in the text and every number has a `Citation`.
+
+Everything here is language-neutral: words come from `ragline.text.tokenize` (Unicode word
+segmentation, so Vietnamese syllables with diacritics are words too), sentence boundaries are
+punctuation of any script plus line breaks, and there are no stop-word lists; common words
+are discounted by their frequency among the candidate sentences instead.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from ragline.models import Hit
+
+SNIPPET_CHARS = 320
+MAX_SENTENCE_CHARS = 400
+EXTRACTIVE_SENTENCES = 3
+EXTRACTIVE_CHARS = 900
+
+SYSTEM_PROMPT = """\
+You answer questions for a team, using only the numbered sources below (passages from the \
+team's own documents).
+
+Rules:
+- Base every statement on the sources. Do not use outside knowledge.
+- Cite the source of each statement with its number in square brackets, e.g. [1] or [2][3], \
+right after the statement. Only cite numbers listed below.
+- If the sources do not answer the question, say that the documents do not contain the answer.
+- Answer in the language of the question, concisely.
+
+Sources:
+{sources}"""
+
+NO_HITS_ANSWER = (
+    "No passage in your documents matches this question. Try other words, remove filters, "
+    "or check that the documents you expect are uploaded and ready."
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A hit as numbered in the prompt; ``text`` may be cut to fit the context budget."""
+
+    number: int
+    hit: Hit
+    text: str
+
+
+@dataclass
+class CitedAnswer:
+    """An answer whose `[n]` markers refer to ``citations`` (number -> source), numbered in order
+    of first appearance. ``invalid`` lists numbers the model cited that were not sources."""
+
+    text: str
+    citations: list[tuple[int, Source]] = field(default_factory=list)
+    invalid: list[int] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- text helpers
+
+
+def _terms(text: str) -> list[str]:
+    from ragline.text import tokenize
+
+    return [t.casefold() for t in tokenize(unicodedata.normalize("NFC", text)) if t.strip()]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…。！？؟।])\s+|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences by end punctuation of any script, and lines (tables, lists, headings)."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def _clip(text: str, limit: int) -> str:
+    """Cut at a word boundary, marking the cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[: limit] else text[:limit]
+    return cut.rstrip(" ,;:") + "…"
+
+
+def best_snippet(text: str, question: str, limit: int = SNIPPET_CHARS) -> str:
+    """The part of a chunk worth showing: from the sentence sharing most words with the question
+    onward, up to ``limit`` characters (the chunk's start when nothing matches)."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    wanted = set(_terms(question))
+    sentences = split_sentences(text)
+    best_index, best_score = 0, 0
+    for i, sentence in enumerate(sentences):
+        score = len(wanted.intersection(_terms(sentence)))
+        if score > best_score:
+            best_index, best_score = i, score
+    window = " ".join(" ".join(s.split()) for s in sentences[best_index:])
+    if len(window) < limit // 2 and best_index > 0:
+        # Near the end of the chunk: show some text before the match too.
+        start = max(0, len(flat) - limit)
+        return "…" + _clip(flat[start:].split(" ", 1)[-1], limit)
+    prefix = "…" if best_index > 0 else ""
+    return prefix + _clip(window, limit)
+
+
+def page_label(hit: Hit) -> str | None:
+    if hit.page_start is None:
+        return None
+    if hit.page_end is None or hit.page_end == hit.page_start:
+        return f"p. {hit.page_start}"
+    return f"pp. {hit.page_start}–{hit.page_end}"
+
+
+def format_source(number: int, hit: Hit, text: str) -> str:
+    """``[n] title, p. X: text`` — what the model sees for one source."""
+    label = hit.title or hit.source
+    page = page_label(hit)
+    head = f"[{number}] {label}" + (f", {page}" if page else "")
+    return f"{head}: {' '.join(text.split())}"
+
+
+# ------------------------------------------------------------------------------- the prompt
+
+
+def _truncate_to_tokens(text: str, budget: int, count_tokens: Callable[[str], int]) -> str:
+    """The longest word prefix of ``text`` within ``budget`` tokens (binary search on words)."""
+    words = text.split()
+    lo, hi = 0, len(words)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count_tokens(" ".join(words[:mid])) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return " ".join(words[:lo])
+
+
+def select_sources(
+    hits: Sequence[Hit],
+    token_budget: int,
+    count_tokens: Callable[[str], int] | None = None,
+) -> list[Source]:
+    """Number hits in rank order while they fit the context budget (tokens of the formatted
+    source lines). A hit that does not fit is skipped, a smaller one after it may still fit;
+    the best hit is always included, cut to the budget if it alone exceeds it."""
+    if count_tokens is None:
+        from ragline.text import count_tokens
+
+    sources: list[Source] = []
+    used = 0
+    for hit in hits:
+        number = len(sources) + 1
+        cost = count_tokens(format_source(number, hit, hit.text)) + 1  # +1: the separator
+        if used + cost <= token_budget:
+            sources.append(Source(number, hit, hit.text))
+            used += cost
+        elif not sources:
+            overhead = count_tokens(format_source(number, hit, "")) + 1
+            text = _truncate_to_tokens(hit.text, max(1, token_budget - overhead), count_tokens)
+            sources.append(Source(number, hit, text))
+            used = token_budget
+    return sources
+
+
+def build_prompt(question: str, sources: Sequence[Source]) -> tuple[str, str]:
+    """(system, user) messages: the grounded instructions with the numbered sources, and the
+    question."""
+    listing = "\n\n".join(format_source(s.number, s.hit, s.text) for s in sources)
+    return SYSTEM_PROMPT.format(sources=listing), f"Question: {question.strip()}"
+
+
+# -------------------------------------------------------------------------- citation mapping
+
+# [1]  [1, 3]  [1-3]  [2; 4]  [Source 2]  [nguồn 1]
+_CITATION = re.compile(
+    r"\s?\[\s*(?:(?:sources?|nguồn|ref)\s*:?\s*)?(\d{1,3}(?:\s*(?:,|;|-|–|and)\s*\d{1,3})*)\s*\]",
+    re.IGNORECASE,
+)
+
+
+def _numbers(group: str) -> list[int]:
+    numbers: list[int] = []
+    for part in re.split(r"\s*(?:,|;|and)\s*", group):
+        bounds = re.split(r"\s*[-–]\s*", part)
+        if len(bounds) == 2 and bounds[0].isdigit() and bounds[1].isdigit():
+            lo, hi = int(bounds[0]), int(bounds[1])
+            numbers.extend(range(lo, hi + 1) if 0 < hi - lo < 20 else (lo, hi))
+        elif part.strip().isdigit():
+            numbers.append(int(part))
+    return numbers
+
+
+def map_citations(text: str, sources: Sequence[Source], *, renumber: bool = True) -> CitedAnswer:
+    """Renumber the answer's citations to the sources it actually cites, in order of first
+    appearance; drop numbers that name no source (returned in ``invalid``). With
+    ``renumber=False`` (text already streamed to a user) the prompt's numbers are kept."""
+    by_number = {s.number: s for s in sources}
+    mapping: dict[int, int] = {}
+    invalid: list[int] = []
+
+    def replace(match: re.Match[str]) -> str:
+        rendered: list[str] = []
+        for old in _numbers(match.group(1)):
+            if old not in by_number:
+                if old not in invalid:
+                    invalid.append(old)
+                continue
+            new = mapping.setdefault(old, len(mapping) + 1 if renumber else old)
+            marker = f"[{new}]"
+            if marker not in rendered:
+                rendered.append(marker)
+        if not rendered:
+            return ""
+        lead = " " if match.group(0)[0].isspace() else ""
+        return lead + "".join(rendered)
+
+    mapped = _CITATION.sub(replace, text).strip()
+    citations = [(new, by_number[old]) for old, new in sorted(mapping.items(), key=lambda kv: kv[1])]
+    return CitedAnswer(mapped, citations, invalid)
+
+
+# ------------------------------------------------------------------------- extractive answer
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    sentence: str
+    source: Source
+    order: int  # position among all candidate sentences (rank of hit, then position in it)
+    terms: frozenset[str]
+
+
+def extractive_answer(
+    question: str,
+    sources: Sequence[Source],
+    *,
+    max_sentences: int = EXTRACTIVE_SENTENCES,
+    max_chars: int = EXTRACTIVE_CHARS,
+) -> CitedAnswer:
+    """The sentences of the top sources that share the most (rarer) words with the question,
+    best first, each followed by its citation. Word weights are IDF over the candidate
+    sentences, so words common to all of them ("là", "the", "của") count for little."""
+    if not sources:
+        return CitedAnswer(NO_HITS_ANSWER)
+    wanted = set(_terms(question))
+    candidates: list[_Candidate] = []
+    for source in sources:
+        for sentence in split_sentences(source.text):
+            candidates.append(
+                _Candidate(_clip(sentence, MAX_SENTENCE_CHARS), source, len(candidates), frozenset(_terms(sentence)))
+            )
+    df: Counter[str] = Counter()
+    for candidate in candidates:
+        df.update(candidate.terms & wanted)
+    n = len(candidates)
+
+    def score(candidate: _Candidate) -> float:
+        overlap = candidate.terms & wanted
+        weight = sum(math.log(1 + n / df[t]) for t in overlap)
+        # Prefer higher-ranked hits a little; shorter sentences with the same overlap are denser.
+        rank_factor = 1.0 / (1.0 + 0.1 * (candidate.source.number - 1))
+        length_factor = 1.0 / (1.0 + math.log1p(len(candidate.terms)) / 10)
+        return weight * rank_factor * length_factor
+
+    scored = sorted(((score(c), c) for c in candidates), key=lambda sc: (-sc[0], sc[1].order))
+    chosen = [c for s, c in scored if s > 0]
+    if not chosen:
+        # Nothing shares a word (e.g. a dense match across languages): show the top passage.
+        chosen = [c for c in candidates if c.source.number == sources[0].number]
+
+    picked: list[_Candidate] = []
+    seen: set[str] = set()
+    length = 0
+    for candidate in chosen:
+        key = " ".join(candidate.sentence.casefold().split())
+        if key in seen:
+            continue
+        if picked and (len(picked) >= max_sentences or length + len(candidate.sentence) > max_chars):
+            break
+        picked.append(candidate)
+        seen.add(key)
+        length += len(candidate.sentence)
+
+    renumber: dict[int, int] = {}
+    parts: list[str] = []
+    for candidate in picked:
+        new = renumber.setdefault(candidate.source.number, len(renumber) + 1)
+        parts.append(f"{candidate.sentence} [{new}]")
+    by_old = {s.number: s for s in sources}
+    citations = [(new, by_old[old]) for old, new in sorted(renumber.items(), key=lambda kv: kv[1])]
+    return CitedAnswer(" ".join(parts), citations)

@@ -1,0 +1,166 @@
+"""Retrieval: turn a question into query vectors and ask the index for one tenant's top hits.
+
+Why dense failures are not silently downgraded to sparse: a user who asked for hybrid or
+dense search and got keyword results would read worse answers as "the system is dumb". So an
+unavailable embedder is an `EmbedderUnavailableError` (503, says to use mode=sparse or fix the
+embedder). Sparse mode never touches the embedder, so it works without one.
+
+Query embeddings are cached (key: embedder name + normalised text) because the same questions
+recur and a provider round trip costs far more than a cache read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, Sequence
+
+from ragline.cache import decode_vector, embedding_key, encode_vector
+from ragline.errors import RaglineError
+from ragline.models import Hit, SearchMode, SparseVector
+from ragline.ports import Cache, Embedder, VectorIndex
+
+logger = logging.getLogger(__name__)
+
+SPARSE_ONLY = "none"  # the embedder name in cache keys when no dense vector is involved
+
+
+class EmbedderUnavailableError(RaglineError):
+    """Dense or hybrid search was asked for, but no embedding could be computed."""
+
+
+class Timer:
+    """Collects per-stage latencies in milliseconds (stages may repeat: they add up)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.stages: dict[str, float] = {}
+
+    def stage(self, name: str) -> "_Stage":
+        return _Stage(self, name)
+
+    def add(self, name: str, ms: float) -> None:
+        self.stages[name] = round(self.stages.get(name, 0.0) + ms, 3)
+
+    def total_ms(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 3)
+
+
+class _Stage:
+    def __init__(self, timer: Timer, name: str) -> None:
+        self.timer, self.name = timer, name
+
+    def __enter__(self) -> "_Stage":
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.add(self.name, (time.perf_counter() - self.t0) * 1000)
+
+
+class Retriever:
+    """Embeds (with a cache) and searches. The embedder is resolved lazily through
+    ``embedder_provider`` so sparse-only requests work even when no embedder can be built."""
+
+    def __init__(
+        self,
+        index: VectorIndex,
+        embedder_provider: Callable[[], Embedder | None],
+        cache: Cache,
+        *,
+        sparse_encoder: Callable[[str], SparseVector] | None = None,
+        embedding_ttl_s: int = 86400,
+        prefetch_limit: int = 40,
+    ) -> None:
+        self.index = index
+        self._embedder_provider = embedder_provider
+        self.cache = cache
+        self._sparse_encoder = sparse_encoder
+        self.embedding_ttl_s = embedding_ttl_s
+        self.prefetch_limit = prefetch_limit
+
+    def embedder(self) -> Embedder:
+        """The dense embedder, or `EmbedderUnavailableError` saying what to do instead."""
+        try:
+            embedder = self._embedder_provider()
+        except Exception as exc:
+            logger.exception("embedder could not be created")
+            raise EmbedderUnavailableError(
+                f"Dense search is unavailable: the embedder could not be loaded ({exc}). "
+                "Use mode=sparse, or fix RAGLINE_EMBEDDER."
+            ) from exc
+        if embedder is None:
+            raise EmbedderUnavailableError(
+                "Dense search is unavailable: no embedder is configured. Use mode=sparse, "
+                "or set RAGLINE_EMBEDDER."
+            )
+        return embedder
+
+    def embedder_name(self, mode: SearchMode) -> str:
+        """The embedder's name for cache keys ("none" in sparse mode, which does not embed)."""
+        return SPARSE_ONLY if mode == "sparse" else self.embedder().name
+
+    def query_vector(self, text: str) -> list[float]:
+        """The dense query vector, from the cache when this embedder embedded this text before."""
+        embedder = self.embedder()
+        key = embedding_key(embedder.name, text)
+        cached = self.cache.get(key)
+        if cached is not None:
+            try:
+                return decode_vector(cached)
+            except ValueError:
+                logger.warning("ignoring a corrupt cached embedding")
+        try:
+            vector = list(embedder.embed_query(text))
+        except Exception as exc:
+            logger.exception("query embedding failed")
+            raise EmbedderUnavailableError(
+                f"Dense search is unavailable: the embedder {embedder.name} failed "
+                f"({exc.__class__.__name__}: {exc}). Try again, or use mode=sparse."
+            ) from exc
+        self.cache.set(key, encode_vector(vector), self.embedding_ttl_s)
+        return vector
+
+    def sparse_vector(self, text: str) -> SparseVector:
+        if self._sparse_encoder is None:
+            from ragline.sparse import sparse_query_vector
+
+            self._sparse_encoder = sparse_query_vector
+        return self._sparse_encoder(text)
+
+    def search(
+        self,
+        tenant: str,
+        question: str,
+        *,
+        mode: SearchMode,
+        limit: int,
+        document_ids: Sequence[str] | None = None,
+        file_types: Sequence[str] | None = None,
+        timer: Timer | None = None,
+    ) -> list[Hit]:
+        """One tenant's top hits (the index applies the tenant filter on every search)."""
+        timer = timer or Timer()
+        dense: list[float] | None = None
+        sparse: SparseVector | None = None
+        with timer.stage("embed"):
+            if mode in ("dense", "hybrid"):
+                dense = self.query_vector(question)
+            if mode in ("sparse", "hybrid"):
+                sparse = self.sparse_vector(question)
+        if sparse is not None and not sparse.indices:
+            # No indexable terms (e.g. punctuation only): sparse has nothing to contribute.
+            if mode == "sparse":
+                return []
+            mode, sparse = "dense", None
+        with timer.stage("search"):
+            return self.index.search(
+                tenant,
+                dense=dense,
+                sparse=sparse,
+                mode=mode,
+                limit=limit,
+                prefetch_limit=max(self.prefetch_limit, limit),
+                document_ids=list(document_ids) if document_ids else None,
+                file_types=list(file_types) if file_types else None,
+            )

@@ -1,0 +1,90 @@
+"""Language-neutral text primitives: lexical tokens (for sparse vectors) and token estimates
+(for chunk sizes). Nothing here assumes English or ASCII: words are Unicode letter/mark/number
+runs, diacritics are kept (Vietnamese "hà" and "ha" are different words), and scripts written
+without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Myanmar) are handled.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from math import ceil
+
+import regex
+
+# Scripts that do not separate words with spaces. Without a dictionary we cannot find word
+# boundaries in them, so lexical matching uses overlapping character bigrams (as Lucene's CJK
+# analyzer does): a query bigram matches the same bigram inside any longer word.
+_UNSEGMENTED = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}"
+
+# A run of unsegmented-script characters, or a run of other letters, combining marks and digits.
+# Punctuation (hyphens, apostrophes) separates words: "COVID-19" -> "covid", "19".
+_LEXICAL = regex.compile(
+    rf"(?P<cjk>[{_UNSEGMENTED}]+)|[[\p{{L}}\p{{M}}\p{{N}}]--[{_UNSEGMENTED}]]+", regex.V1
+)
+
+# Pieces for the token estimate: one unsegmented-script character, a word, a digit run, or one
+# symbol. Whitespace is never part of a piece, so the estimate is additive over text split at
+# whitespace (the chunker relies on this).
+_PIECES = regex.compile(
+    rf"(?P<c>[{_UNSEGMENTED}])|(?P<w>[[\p{{L}}\p{{M}}]--[{_UNSEGMENTED}]]+)|(?P<n>\p{{N}}+)|(?P<s>[^\s\p{{L}}\p{{M}}\p{{N}}])",
+    regex.V1,
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC + casefold (Unicode's NFKC_Casefold, recomposed): "Ｈà  ＮỘI" and "hà nội" compare equal.
+
+    The final NFC recomposes the rare characters casefold leaves decomposed (e.g. "İ").
+    """
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFKC", text).casefold())
+
+
+def tokenize(text: str) -> list[str]:
+    """Lexical tokens for BM25 matching: normalized words, diacritics kept.
+
+    Runs of unsegmented scripts become overlapping bigrams ("知情同意" -> "知情", "情同", "同意");
+    a single such character stays a unigram.
+    """
+    tokens: list[str] = []
+    for match in _LEXICAL.finditer(normalize(text)):
+        run = match.group()
+        if match.group("cjk") is None or len(run) == 1:
+            tokens.append(run)
+        else:
+            tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return tokens
+
+
+def count_tokens(text: str) -> int:
+    """Estimate how many subword tokens an embedding model or LLM will see in `text`.
+
+    No vocabulary is needed (tiktoken cannot fetch its files offline; Lambda cold starts stay
+    small). The estimate leans high so chunks stay inside model limits:
+
+    - a word of ASCII letters: 1 token up to 6 letters, 2 up to 10, then one more per 4 letters
+      (BPE and WordPiece vocabularies hold most short English words whole);
+    - any other word (Vietnamese, Cyrillic, Greek, ...): one token per 3 UTF-8 bytes, since
+      vocabularies split accented and non-Latin words into smaller pieces;
+    - each Han/Kana/Thai/... character: 1 token;
+    - a digit run: one token per 3 digits; each punctuation mark or symbol: 1 token.
+
+    Measured against the all-MiniLM-L6-v2 WordPiece tokenizer on the sample corpora it
+    overestimates by roughly 10-20% for English prose (see tests/unit/test_text.py).
+    """
+    total = 0
+    for match in _PIECES.finditer(text):
+        kind = match.lastgroup
+        if kind == "w":
+            total += _word_tokens(match.group())
+        elif kind == "n":
+            total += ceil(len(match.group()) / 3)
+        else:
+            total += 1
+    return total
+
+
+def _word_tokens(word: str) -> int:
+    if word.isascii():
+        length = len(word)
+        return 1 if length <= 6 else 2 if length <= 10 else 2 + ceil((length - 10) / 4)
+    return ceil(len(word.encode("utf-8")) / 3)

