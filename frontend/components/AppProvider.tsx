@@ -1,8 +1,8 @@
 "use client";
 
-import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { ApiClient } from "@/lib/api";
-import { loadSession, signOut as authSignOut, startSignIn, userFromSession, type Session, type User } from "@/lib/auth";
+import { clearSession, loadSession, signOut as authSignOut, startSignIn, userFromSession, type Session, type User } from "@/lib/auth";
 import { loadConfig, type AppConfig } from "@/lib/config";
 
 type Phase =
@@ -45,16 +45,13 @@ export function AppProvider({ children }: { children: ReactNode }) {
   const [session, setSessionState] = useState<Session | null>(null);
   const [signedOutReason, setSignedOutReason] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
-  const sessionRef = useRef<Session | null>(null);
 
   useEffect(() => {
     let cancelled = false;
     loadConfig().then(
       (config) => {
         if (cancelled) return;
-        const stored = loadSession();
-        sessionRef.current = stored;
-        setSessionState(stored);
+        setSessionState(loadSession());
         setState({ phase: "ready", config });
       },
       (error: unknown) => {
@@ -69,7 +66,6 @@ export function AppProvider({ children }: { children: ReactNode }) {
   const config = state.phase === "ready" ? state.config : null;
 
   const setSession = useCallback((next: Session) => {
-    sessionRef.current = next;
     setSignedOutReason(null);
     setSessionState(next);
   }, []);
@@ -78,14 +74,10 @@ export function AppProvider({ children }: { children: ReactNode }) {
     if (!config) return null;
     return new ApiClient({
       baseUrl: config.apiUrl,
-      getToken: () => {
-        const current = sessionRef.current;
-        if (current && current.expiresAt <= Date.now()) return null;
-        return current?.idToken ?? null;
-      },
+      // sessionStorage is the source of truth: loadSession() also drops expired tokens.
+      getToken: () => loadSession()?.idToken ?? null,
       onUnauthorized: () => {
-        sessionRef.current = null;
-        window.sessionStorage.removeItem("ragline.auth.session");
+        clearSession();
         setSignedOutReason("Your session has expired. Sign in again to continue.");
         setSessionState(null);
       },
@@ -102,7 +94,6 @@ export function AppProvider({ children }: { children: ReactNode }) {
 
   const signOut = useCallback(() => {
     if (!config) return;
-    sessionRef.current = null;
     setSessionState(null);
     authSignOut(config.auth);
   }, [config]);

@@ -1,7 +1,7 @@
 "use client";
 
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { ApiClient, DocumentRecord } from "@/lib/api";
+import type { ApiClient, DocumentRecord, ListDocumentsResponse } from "@/lib/api";
 import { describeDocument, isBusy, PIPELINE_STEPS, type DocumentState } from "@/lib/pipeline";
 import { formatBytes, formatDateTime } from "@/lib/format";
 import { FileIcon } from "./Icons";
@@ -83,58 +83,58 @@ export function DocumentList({
   const [announcement, setAnnouncement] = useState("");
   const previous = useRef<Map<string, DocumentRecord> | null>(null);
   const deletingRef = useRef(deleting);
+  const morePagesLoaded = useRef(false);
   const [tick, setTick] = useState(0);
 
   useEffect(() => {
     deletingRef.current = deleting;
   }, [deleting]);
 
-  const load = useCallback(
-    async (signal?: AbortSignal) => {
-      try {
-        const page = await api.listDocuments({ limit: 50 }, signal);
-        if (signal?.aborted) return;
-        const fresh = page.documents.filter((d) => d.status !== "deleted");
-        // Announce what changed since the last look (screen readers hear it via aria-live).
-        const before = previous.current;
-        const messages: string[] = [];
-        const seen = new Set(fresh.map((d) => d.id));
-        if (before) {
-          for (const doc of fresh) {
-            const old = before.get(doc.id);
-            if (old && old.status !== doc.status) {
-              if (doc.status === "ready") messages.push(`${doc.file_name} is ready.`);
-              else if (doc.status === "failed") messages.push(`${doc.file_name} failed: ${doc.error ?? "unknown reason"}.`);
-            }
-          }
-          for (const [id, old] of before) {
-            if (!seen.has(id) && deletingRef.current.has(id)) messages.push(`${old.file_name} was deleted.`);
-          }
+  const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+  const applyPage = useCallback((page: ListDocumentsResponse) => {
+    const fresh = page.documents.filter((d) => d.status !== "deleted");
+    // Announce what changed since the last look (screen readers hear it via aria-live).
+    const before = previous.current;
+    const messages: string[] = [];
+    const seen = new Set(fresh.map((d) => d.id));
+    if (before) {
+      for (const doc of fresh) {
+        const old = before.get(doc.id);
+        if (old && old.status !== doc.status) {
+          if (doc.status === "ready") messages.push(`${doc.file_name} is ready.`);
+          else if (doc.status === "failed") messages.push(`${doc.file_name} failed: ${doc.error ?? "unknown reason"}.`);
         }
-        previous.current = new Map(fresh.map((d) => [d.id, d]));
-        if (messages.length) setAnnouncement(messages.join(" "));
-        setDeleting((current) => {
-          if (!current.size) return current;
-          const next = new Set([...current].filter((id) => seen.has(id)));
-          return next.size === current.size ? current : next;
-        });
-        setDocuments(fresh);
-        setNextCursor((cursor) => (extra.length ? cursor : page.next_cursor));
-        setLoadError(null);
-      } catch (error) {
-        if (signal?.aborted) return;
-        setLoadError(error instanceof Error ? error.message : String(error));
       }
-    },
-    [api, extra.length],
-  );
+      for (const [id, old] of before) {
+        if (!seen.has(id) && deletingRef.current.has(id)) messages.push(`${old.file_name} was deleted.`);
+      }
+    }
+    previous.current = new Map(fresh.map((d) => [d.id, d]));
+    if (messages.length) setAnnouncement(messages.join(" "));
+    setDeleting((current) => {
+      if (!current.size) return current;
+      const next = new Set([...current].filter((id) => seen.has(id)));
+      return next.size === current.size ? current : next;
+    });
+    setDocuments(fresh);
+    if (!morePagesLoaded.current) setNextCursor(page.next_cursor);
+    setLoadError(null);
+  }, []);
 
   // First load, explicit refreshes, and polling while anything is in flight.
   useEffect(() => {
     const controller = new AbortController();
-    void load(controller.signal);
+    api.listDocuments({ limit: 50 }, controller.signal).then(
+      (page) => {
+        if (!controller.signal.aborted) applyPage(page);
+      },
+      (error: unknown) => {
+        if (!controller.signal.aborted) setLoadError(errorText(error));
+      },
+    );
     return () => controller.abort();
-  }, [load, refreshKey, tick]);
+  }, [api, applyPage, refreshKey, tick]);
 
   const shown = (() => {
     if (!documents) return null;
@@ -157,10 +157,11 @@ export function DocumentList({
     setLoadingMore(true);
     try {
       const page = await api.listDocuments({ limit: 50, cursor: nextCursor });
+      morePagesLoaded.current = true;
       setExtra((prev) => [...prev, ...page.documents]);
       setNextCursor(page.next_cursor);
     } catch (error) {
-      setLoadError(error instanceof Error ? error.message : String(error));
+      setLoadError(errorText(error));
     } finally {
       setLoadingMore(false);
     }
@@ -168,7 +169,11 @@ export function DocumentList({
 
   const remove = async (doc: DocumentRecord) => {
     setConfirmId(null);
-    setRowErrors(({ [doc.id]: _dropped, ...rest }) => rest);
+    setRowErrors((prev) => {
+      const next = { ...prev };
+      delete next[doc.id];
+      return next;
+    });
     setDeleting((current) => new Set(current).add(doc.id));
     try {
       await api.deleteDocument(doc.id);
@@ -179,8 +184,7 @@ export function DocumentList({
         next.delete(doc.id);
         return next;
       });
-      const message = error instanceof Error ? error.message : String(error);
-      setRowErrors((prev) => ({ ...prev, [doc.id]: `Could not delete: ${message}` }));
+      setRowErrors((prev) => ({ ...prev, [doc.id]: `Could not delete: ${errorText(error)}` }));
     }
   };
 

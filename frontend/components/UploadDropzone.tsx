@@ -133,16 +133,19 @@ export function UploadDropzone({
   );
 
   const pump = useCallback(() => {
-    while (active.current < MAX_PARALLEL && waiting.current.length) {
-      const id = waiting.current.shift()!;
-      const item = itemsRef.current.find((i) => i.id === id);
-      if (!item || item.status !== "queued") continue;
-      active.current += 1;
-      void runOne(item).finally(() => {
-        active.current -= 1;
-        pump();
-      });
-    }
+    const step = () => {
+      while (active.current < MAX_PARALLEL && waiting.current.length) {
+        const id = waiting.current.shift()!;
+        const item = itemsRef.current.find((i) => i.id === id);
+        if (!item || item.status !== "queued") continue;
+        active.current += 1;
+        void runOne(item).finally(() => {
+          active.current -= 1;
+          step();
+        });
+      }
+    };
+    step();
   }, [runOne]);
 
   const enqueue = useCallback(
@@ -268,6 +271,7 @@ export function UploadDropzone({
                   data-testid="upload-item"
                   data-status={item.status}
                   data-file-name={item.file.name}
+                  data-document-id={item.documentId ?? undefined}
                 >
                   <div className="upload-item__top">
                     <span className="upload-item__name">{item.file.name}</span>
