@@ -105,6 +105,8 @@ class LocalAws:
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
         self.server = ThreadedMotoServer(ip_address=config.host, port=config.aws_port, verbose=False)
         self.server.start()
+        # moto's backends are process-wide: start each stack from an empty account.
+        requests.post(f"{config.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
         requests.post(
             f"{config.endpoint_url}/moto-api/config",
             json={"stepfunctions": {"execute_state_machine": True}},
@@ -121,6 +123,11 @@ class LocalAws:
         return self
 
     def stop(self) -> None:
+        from ragline.services import get_services
+
+        index = get_services().__dict__.get("index")  # only if this stack opened one
+        if index is not None and hasattr(index, "close"):
+            index.close()
         if self.server is not None:
             self.server.stop()
             self.server = None

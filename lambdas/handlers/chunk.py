@@ -11,6 +11,6 @@ from ragline.services import get_services
 @pipeline_handler
 def handler(event, context):
     parsed = parse(event=event, model=ChunkEvent)
-    result = pipeline.chunk(parsed.document, parsed.extracted, get_services())
+    result = pipeline.chunk(parsed.document, parsed.extracted, parsed.execution_id, get_services())
     metrics.add_metric(name="ChunksCreated", unit="Count", value=result.chunk_count)
     return result.model_dump()

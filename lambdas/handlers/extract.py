@@ -11,4 +11,4 @@ from ragline.services import get_services
 @pipeline_handler
 def handler(event, context):
     parsed = parse(event=event, model=DocumentEvent)
-    return pipeline.extract_text(parsed.document, get_services()).model_dump()
+    return pipeline.extract_text(parsed.document, parsed.execution_id, get_services()).model_dump()

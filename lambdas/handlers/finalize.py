@@ -11,6 +11,6 @@ from ragline.services import get_services
 @pipeline_handler
 def handler(event, context):
     parsed = parse(event=event, model=FinalizeEvent)
-    result = pipeline.finalize(parsed.document, parsed.chunked, get_services())
+    result = pipeline.finalize(parsed.document, parsed.chunked, parsed.execution_id, get_services())
     metrics.add_metric(name="DocumentsIndexed", unit="Count", value=1)
     return result

@@ -115,13 +115,13 @@ def register(obj: S3Object, execution_id: str, services: Services) -> DocumentRe
     )
 
 
-def extract_text(doc: DocumentRef, services: Services) -> ExtractedRef:
-    services.catalog.set_step(doc.document_id, "extract")
+def extract_text(doc: DocumentRef, execution_id: str, services: Services) -> ExtractedRef:
+    services.catalog.set_step(doc.document_id, "extract", execution_id=execution_id)
     stored = services.storage.read_document(doc.key, doc.version_id)
     extracted = extract(stored.data, doc.file_name, stored.content_type)
     text_key = doc.artifacts + "extracted.json"
     services.storage.put_json(text_key, extracted.model_dump(mode="json"))
-    services.catalog.set_file_info(doc.document_id, extracted.file_type, extracted.page_count)
+    services.catalog.set_file_info(doc.document_id, extracted.file_type, extracted.page_count, execution_id=execution_id)
     return ExtractedRef(
         text_key=text_key,
         file_type=extracted.file_type,
@@ -131,9 +131,9 @@ def extract_text(doc: DocumentRef, services: Services) -> ExtractedRef:
     )
 
 
-def chunk(doc: DocumentRef, extracted: ExtractedRef, services: Services) -> ChunkedRef:
+def chunk(doc: DocumentRef, extracted: ExtractedRef, execution_id: str, services: Services) -> ChunkedRef:
     settings = services.settings
-    services.catalog.set_step(doc.document_id, "chunk")
+    services.catalog.set_step(doc.document_id, "chunk", execution_id=execution_id)
     document = ExtractedDocument.model_validate(services.storage.read_json(extracted.text_key))
     chunks = chunk_document(document, settings.chunk_tokens, settings.chunk_overlap_tokens)
     if not chunks:
@@ -147,7 +147,7 @@ def chunk(doc: DocumentRef, extracted: ExtractedRef, services: Services) -> Chun
         ]
         services.storage.put_jsonl(key, rows)
         batch_keys.append(key)
-    services.catalog.set_step(doc.document_id, "embed_and_index")
+    services.catalog.set_step(doc.document_id, "embed_and_index", execution_id=execution_id)
     return ChunkedRef(batch_keys=batch_keys, chunk_count=len(chunks))
 
 
@@ -181,17 +181,22 @@ def embed_and_index(doc: DocumentRef, batch_key: str, services: Services) -> dic
     return {"points": len(chunks)}
 
 
-def finalize(doc: DocumentRef, chunked: ChunkedRef, services: Services) -> dict[str, Any]:
-    services.catalog.set_step(doc.document_id, "finalize")
+def finalize(doc: DocumentRef, chunked: ChunkedRef, execution_id: str, services: Services) -> dict[str, Any]:
+    record = services.catalog.set_step(doc.document_id, "finalize", execution_id=execution_id)
+    if record.execution_id != execution_id:
+        # A newer upload of the same key took over; its own finalize settles the index.
+        return {"status": "superseded", "by": record.execution_id}
     # Chunks of earlier versions (a changed re-upload) go; this version's points stay.
     services.index.delete_document(doc.tenant, doc.document_id, keep_version=doc.version)
     services.storage.delete_artifacts(artifact_prefix(doc.tenant, doc.document_id), keep_prefix=doc.artifacts)
-    services.catalog.mark_ready(doc.document_id, chunked.chunk_count)
+    services.catalog.mark_ready(doc.document_id, chunked.chunk_count, execution_id=execution_id)
     generation = services.catalog.bump_generation(doc.tenant)
     return {"status": "ready", "chunk_count": chunked.chunk_count, "generation": generation}
 
 
-def mark_failed(state: dict[str, Any], services: Services, step: str | None = None) -> dict[str, Any]:
+def mark_failed(
+    state: dict[str, Any], execution_id: str, services: Services, step: str | None = None
+) -> dict[str, Any]:
     """Record why an execution failed, in words, on the document's catalog row."""
     step = step or _failed_step(state)
     reason = failure_reason(state.get("error") or {})
@@ -202,7 +207,7 @@ def mark_failed(state: dict[str, Any], services: Services, step: str | None = No
     if document_id is None:
         return {"document_id": None, "step": step, "reason": reason}
     try:
-        services.catalog.mark_failed(document_id, step, reason)
+        services.catalog.mark_failed(document_id, step, reason, execution_id=execution_id)
     except NotFoundError:
         pass  # the row was never created (register failed before it): the DLQ keeps the event
     return {"document_id": document_id, "step": step, "reason": reason}

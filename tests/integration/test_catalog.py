@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,13 +13,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, inspect, select, text
-
 from ragline.catalog import (
     InvalidCursorError,
     SqlCatalog,
     current_revision,
-    dispose_engines,
     engine_for,
     hash_question,
     head_revision,
@@ -31,13 +27,9 @@ from ragline.catalog.schema import documents, metadata
 from ragline.errors import DocumentError, NotFoundError
 from ragline.models import DocumentStatus, document_id_for
 from ragline.settings import Settings
-from tests.support.databases import (  # noqa: F401 - fixtures
-    database_url,
-    fresh_postgres_database,
-    fresh_sqlite_url,
-    postgres_url,
-    sqlite_url,
-)
+from sqlalchemy import func, inspect, select, text
+
+pytest_plugins = ["tests.support.databases"]  # database_url, empty_database_url
 
 TABLES = {"documents", "tenant_generations", "queries", "feedback"}
 
@@ -88,18 +80,6 @@ def _register(catalog: SqlCatalog, tenant: str, name: str = "report.pdf", conten
 # -- migrations ------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database that has never been migrated, one per test."""
-    if request.param == "sqlite":
-        yield fresh_sqlite_url(tmp_path)
-        return
-    request.getfixturevalue("postgres_url")  # skips (or fails under CI) without a server
-    with fresh_postgres_database(prefix="ragline_migrate") as url:
-        yield url.render_as_string(hide_password=False)
-        dispose_engines()
-
-
 def test_migrate_from_empty_to_head_is_idempotent(empty_database_url: str) -> None:
     assert current_revision(empty_database_url) is None
 
@@ -121,7 +101,9 @@ def test_migrated_schema_has_the_indexes_listing_relies_on(migrated_url: str) ->
     assert indexes["ix_documents_tenant_status"] == ["tenant", "status", "updated_at", "id"]
     assert indexes["ix_documents_tenant_updated"] == ["tenant", "updated_at", "id"]
     foreign_keys = inspector.get_foreign_keys("feedback")
-    assert [(fk["referred_table"], fk["constrained_columns"]) for fk in foreign_keys] == [("queries", ["query_id"])]
+    assert [(fk["referred_table"], fk["constrained_columns"]) for fk in foreign_keys] == [
+        ("queries", ["query_id"])
+    ]
 
 
 def test_make_catalog_on_sqlite_creates_the_folder_migrates_and_uses_wal(tmp_path: Path) -> None:
@@ -251,7 +233,7 @@ def test_steps_then_ready(catalog: SqlCatalog, tenant: str) -> None:
     ready = catalog.mark_ready(doc.id, 42)
 
     assert ready.status == DocumentStatus.ready
-    assert (ready.chunk_count, ready.step, ready.error) == (42, None, None)
+    assert (ready.chunk_count, ready.step, ready.error) == (42, "finalize", None)
     assert catalog.get(tenant, doc.id) == ready
 
 
@@ -275,7 +257,9 @@ def test_superseded_execution_cannot_touch_the_row(catalog: SqlCatalog, tenant: 
 
     stale = catalog.mark_ready(doc.id, 5, execution_id="old")
     assert (stale.status, stale.execution_id, stale.chunk_count) == (DocumentStatus.processing, "new", None)
-    assert catalog.mark_failed(doc.id, "chunk", "late", execution_id="old").status == DocumentStatus.processing
+    assert (
+        catalog.mark_failed(doc.id, "chunk", "late", execution_id="old").status == DocumentStatus.processing
+    )
 
     assert catalog.mark_ready(doc.id, 5, execution_id="new").status == DocumentStatus.ready
 
@@ -329,7 +313,9 @@ def test_list_documents_pages_newest_first_without_gaps_or_repeats(migrated_url:
     clock.step = timedelta(0)  # three documents with the same updated_at: the id breaks ties
     for n in range(4, 7):
         _register(catalog, tenant, name=f"doc-{n}.txt")
-    expected = sorted(catalog.list_documents(tenant, limit=100)[0], key=lambda d: (d.updated_at, d.id), reverse=True)
+    expected = sorted(
+        catalog.list_documents(tenant, limit=100)[0], key=lambda d: (d.updated_at, d.id), reverse=True
+    )
 
     pages, cursor = [], None
     for _ in range(10):
@@ -371,7 +357,9 @@ def test_list_documents_rejects_bad_input(catalog: SqlCatalog, tenant: str) -> N
 def test_tenants_never_see_each_other(catalog: SqlCatalog, tenant: str) -> None:
     other = f"{tenant}-b"
     doc = _register(catalog, tenant).document
-    query_id = catalog.log_query(tenant, "secret?", mode="hybrid", top_k=3, cache_hit=False, answer_type="llm")
+    query_id = catalog.log_query(
+        tenant, "secret?", mode="hybrid", top_k=3, cache_hit=False, answer_type="llm"
+    )
 
     assert catalog.list_documents(other) == ([], None)
     assert catalog.list_documents(other, status="processing") == ([], None)
@@ -446,7 +434,12 @@ def test_query_log_and_feedback_are_tied(catalog: SqlCatalog, tenant: str) -> No
     assert logged.question_hash == hash_question("what is the refund policy?")
     assert (logged.mode, logged.top_k, logged.cache_hit, logged.answer_type) == ("hybrid", 5, False, "llm")
     assert (logged.prompt_tokens, logged.completion_tokens) == (812, 64)
-    assert (logged.latency_ms_total, logged.latency_ms_embed, logged.latency_ms_search, logged.latency_ms_llm) == (
+    assert (
+        logged.latency_ms_total,
+        logged.latency_ms_embed,
+        logged.latency_ms_search,
+        logged.latency_ms_llm,
+    ) == (
         1234.5,
         12.25,
         3.5,
@@ -456,7 +449,9 @@ def test_query_log_and_feedback_are_tied(catalog: SqlCatalog, tenant: str) -> No
 
     up = catalog.add_feedback(tenant, query_id, "up", "spot on")
     down = catalog.add_feedback(tenant, query_id, "down")
-    other_query = catalog.log_query(tenant, "x" * 5000, mode="dense", top_k=1, cache_hit=True, answer_type="extractive")
+    other_query = catalog.log_query(
+        tenant, "x" * 5000, mode="dense", top_k=1, cache_hit=True, answer_type="extractive"
+    )
     catalog.add_feedback(tenant, other_query, "down", "c" * 9000)
 
     for_query = catalog.list_feedback(tenant, query_id)
@@ -465,7 +460,9 @@ def test_query_log_and_feedback_are_tied(catalog: SqlCatalog, tenant: str) -> No
     assert all(f.query_id == query_id and f.tenant == tenant for f in for_query)
     assert len(catalog.list_feedback(tenant)) == 3
     truncated = catalog.get_query(tenant, other_query)
-    assert len(truncated.question) == 2000 and truncated.cache_hit is True and truncated.cited_document_ids == []
+    assert (
+        len(truncated.question) == 2000 and truncated.cache_hit is True and truncated.cited_document_ids == []
+    )
 
 
 def test_feedback_needs_a_known_query_and_a_valid_rating(catalog: SqlCatalog, tenant: str) -> None:
@@ -478,7 +475,12 @@ def test_feedback_needs_a_known_query_and_a_valid_rating(catalog: SqlCatalog, te
 
 def test_log_query_accepts_a_caller_chosen_id(catalog: SqlCatalog, tenant: str) -> None:
     query_id = str(uuid.uuid4())
-    assert catalog.log_query(tenant, "q", mode="sparse", top_k=2, cache_hit=False, answer_type="llm", query_id=query_id) == query_id
+    assert (
+        catalog.log_query(
+            tenant, "q", mode="sparse", top_k=2, cache_hit=False, answer_type="llm", query_id=query_id
+        )
+        == query_id
+    )
     assert catalog.get_query(tenant, query_id).id == query_id
 
 

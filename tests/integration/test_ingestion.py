@@ -158,14 +158,12 @@ def test_replayed_event_gives_the_same_points(local_stack, corpora):
     ids_before = sorted(local_stack.index.point_ids(tenant, document_id))
 
     # Deliver the very same S3 event again, as EventBridge may.
-    original = executions(local_stack)[-1]
     sfn = local_stack.aws("stepfunctions")
-    first = [e for e in executions(local_stack) if json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])["detail"]["object"]["key"] == key][0]
-    event = sfn.describe_execution(executionArn=first["executionArn"])["input"]
+    inputs = [sfn.describe_execution(executionArn=e["executionArn"])["input"] for e in executions(local_stack)]
+    event = next(i for i in inputs if json.loads(i)["detail"]["object"]["key"] == key)
     replay = sfn.start_execution(stateMachineArn=local_stack.endpoints["state_machines"]["ingest"], name=f"replay-{uuid.uuid4()}", input=event)
     wait_idle(local_stack)
     assert sfn.describe_execution(executionArn=replay["executionArn"])["status"] == "SUCCEEDED"
-    assert original is not None
     assert sorted(local_stack.index.point_ids(tenant, document_id)) == ids_before
     assert local_stack.catalog.get(tenant, document_id).status.value == "ready"
 
@@ -212,8 +210,8 @@ def test_embedding_429_is_retried_by_the_state_machine_and_401_fails_with_the_re
         document_id = upload_bytes(local_stack, tenant, "throttled.md", b"# Engine\n\nThe left engine lost oil pressure.", "text/markdown")
         record = wait_for(local_stack, tenant, {document_id: f"{tenant}/throttled.md"})[document_id]
         assert record.status.value == "ready", record.error
-        statuses = [r["status"] for r in server.requests if r["path"].endswith("/embeddings")]
-        assert statuses[:3] == [429, 429, 200], "the state machine retried after each 429"
+        # SDK retries are off, so each request is one Lambda attempt: two 429s, then success.
+        assert len([r for r in server.requests if r.path.endswith("/embeddings")]) == 3
 
         server.fail_next(401, times=10)
         document_id = upload_bytes(local_stack, tenant, "refused.md", b"# Fuel\n\nFuel exhaustion.", "text/markdown")

@@ -8,6 +8,8 @@ Fixtures (import them into a test module, or load this module with
   and dropped at its end, so parallel sessions never collide (not migrated).
 - ``database_url``: parametrized over both (ids ``sqlite`` and ``postgresql``; the latter is
   marked ``postgres``): run the same behavioural tests on each backend.
+- ``empty_database_url``: like ``database_url`` but a new, empty database for every test
+  (migration tests); ``fresh_postgres_database`` / ``fresh_sqlite_url`` do the same in code.
 
 The server comes from ``RAGLINE_TEST_POSTGRES_URL`` (default: the server on this machine,
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``). When it is unreachable the tests are
@@ -122,3 +124,15 @@ def database_url(request: pytest.FixtureRequest) -> str:
     """The same tests on SQLite and on PostgreSQL."""
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database nobody has touched, one per test, on each backend."""
+    if request.param == "sqlite":
+        yield fresh_sqlite_url(tmp_path)
+        return
+    request.getfixturevalue("postgres_url")  # skips (or fails under CI) without a server
+    with fresh_postgres_database(prefix="ragline_empty") as url:
+        yield url.render_as_string(hide_password=False)
+        _dispose_cached_engines()

@@ -4,13 +4,15 @@ and in tests; no alembic.ini is needed at runtime (one ships in the package for 
 ``alembic -c lambdas/ragline/catalog/alembic.ini upgrade head``, URL from ``RAGLINE_CATALOG_URL``
 or ``-x url=...``).
 
-Running it again is a no-op. ``python -m ragline.catalog.migrate [URL] [--sql]`` does the same
+On SQL Server the database itself is created first when missing (RDS creates none).
+Running it again is a no-op. ``python -m ragline.catalog [URL] [--sql]`` does the same
 from a shell; ``--sql`` prints the DDL instead (offline mode), for a DBA to review or apply.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import sys
 import threading
 from pathlib import Path
@@ -19,9 +21,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import URL, Engine, make_url
+from sqlalchemy import URL, Engine, create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
-from ragline.catalog.engine import catalog_url, engine_for
+from ragline.catalog.engine import catalog_url, engine_for, server_engine_options
 from ragline.settings import Settings, get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -69,6 +72,8 @@ def migrate(
     if target is None:
         target = catalog_url(settings or get_settings())
     engine = target if isinstance(target, Engine) else engine_for(target)
+    if engine.dialect.name == "mssql":
+        create_mssql_database_if_missing(engine.url)
     config = alembic_config()
     try:
         with engine.begin() as connection:
@@ -79,6 +84,31 @@ def migrate(
         if revision != "head" or at != head_revision():
             raise
     return current_revision(engine)
+
+
+def create_mssql_database_sql(name: str) -> str:
+    """T-SQL that creates the database unless it exists (one batch, safe to repeat)."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", name):
+        raise ValueError(f"catalog database name {name!r}: use letters, digits and underscores")
+    return f"IF DB_ID(N'{name}') IS NULL CREATE DATABASE [{name}]"
+
+
+def create_mssql_database_if_missing(url: URL) -> None:
+    """RDS for SQL Server starts with no application database: create it from ``master``
+    before migrating (CREATE DATABASE cannot run inside a transaction: autocommit)."""
+    if not url.database:
+        return
+    admin = create_engine(
+        url.set(database="master"),
+        poolclass=NullPool,
+        isolation_level="AUTOCOMMIT",
+        **{key: value for key, value in server_engine_options(url).items() if key == "connect_args"},
+    )
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(create_mssql_database_sql(url.database)))
+    finally:
+        admin.dispose()
 
 
 def ensure_migrated(target: str | URL | Engine) -> None:
@@ -111,7 +141,3 @@ def main(argv: list[str] | None = None) -> int:
     at = migrate(url)
     print(f"catalog at revision {at}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

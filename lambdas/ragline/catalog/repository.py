@@ -33,6 +33,8 @@ from sqlalchemy import (
     Connection,
     Engine,
     Row,
+    Select,
+    Update,
     and_,
     insert,
     or_,
@@ -109,6 +111,50 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     if updated_at.tzinfo is None:
         raise InvalidCursorError(f"invalid cursor {cursor[:40]!r}: pass next_cursor as returned")
     return updated_at, document_id
+
+
+# -- statements (module functions so the SQL Server test compiles exactly what runs) ----------
+
+
+def page_statement(
+    tenant: str, status: DocumentStatus | str | None, rows: int, cursor: str | None
+) -> Select[Any]:
+    """One page of a tenant's documents in (updated_at, id) descending order, after ``cursor``.
+
+    The keyset condition is spelled with OR/AND rather than a row-value comparison
+    ``(a, b) < (x, y)``, which SQL Server does not have."""
+    statement = select(documents).where(documents.c.tenant == tenant)
+    if status is None:
+        statement = statement.where(documents.c.status != DELETED)
+    else:
+        statement = statement.where(documents.c.status == DocumentStatus(status).value)
+    if cursor is not None:
+        after_updated, after_id = decode_cursor(cursor)
+        statement = statement.where(
+            or_(
+                documents.c.updated_at < after_updated,
+                and_(documents.c.updated_at == after_updated, documents.c.id < after_id),
+            )
+        )
+    return statement.order_by(documents.c.updated_at.desc(), documents.c.id.desc()).limit(rows)
+
+
+def advance_statement(document_id: str, values: Mapping[str, Any], execution_id: str | None) -> Update:
+    """A pipeline step's update, applied only to a row still in progress (and owned by
+    ``execution_id`` when given)."""
+    statement = update(documents).where(documents.c.id == document_id, documents.c.status.in_(ADVANCEABLE))
+    if execution_id is not None:
+        statement = statement.where(documents.c.execution_id == execution_id)
+    return statement.values(**values)
+
+
+def bump_statement(tenant: str, now: datetime) -> Update:
+    """Increment in the database, under the row lock: concurrent bumps serialise."""
+    return (
+        update(tenant_generations)
+        .where(tenant_generations.c.tenant == tenant)
+        .values(generation=tenant_generations.c.generation + 1, updated_at=now)
+    )
 
 
 def _document(row: Row[Any]) -> DocumentRecord:
@@ -260,12 +306,9 @@ class SqlCatalog:
         """Apply a pipeline step's update if the row is processing or failed (and owned by
         ``execution_id`` when given); return the row as it is afterwards either way."""
         with self._begin() as connection:
-            statement = update(documents).where(
-                documents.c.id == document_id, documents.c.status.in_(ADVANCEABLE)
+            connection.execute(
+                advance_statement(document_id, {**values, "updated_at": self._now()}, execution_id)
             )
-            if execution_id is not None:
-                statement = statement.where(documents.c.execution_id == execution_id)
-            connection.execute(statement.values(**values, updated_at=self._now()))
             return self._require_document(connection, document_id)
 
     def set_step(self, document_id: str, step: str, *, execution_id: str | None = None) -> DocumentRecord:
@@ -287,8 +330,8 @@ class SqlCatalog:
     def mark_ready(
         self, document_id: str, chunk_count: int, *, execution_id: str | None = None
     ) -> DocumentRecord:
-        """The document is searchable: status ready with its chunk count, no step, no error."""
-        values = {"status": READY, "step": None, "error": None, "chunk_count": chunk_count}
+        """The document is searchable: status ready with its chunk count; step stays at the last one."""
+        values = {"status": READY, "step": "finalize", "error": None, "chunk_count": chunk_count}
         return self._advance(document_id, values, execution_id)
 
     def mark_failed(
@@ -350,20 +393,7 @@ class SqlCatalog:
         """
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
-        statement = select(documents).where(documents.c.tenant == tenant)
-        if status is None:
-            statement = statement.where(documents.c.status != DELETED)
-        else:
-            statement = statement.where(documents.c.status == DocumentStatus(status).value)
-        if cursor is not None:
-            after_updated, after_id = decode_cursor(cursor)
-            statement = statement.where(
-                or_(
-                    documents.c.updated_at < after_updated,
-                    and_(documents.c.updated_at == after_updated, documents.c.id < after_id),
-                )
-            )
-        statement = statement.order_by(documents.c.updated_at.desc(), documents.c.id.desc()).limit(limit + 1)
+        statement = page_statement(tenant, status, limit + 1, cursor)
         with self._begin() as connection:
             rows = connection.execute(statement).all()
         page = [_document(row) for row in rows[:limit]]
@@ -384,17 +414,15 @@ class SqlCatalog:
                 with self._begin() as connection:
                     now = self._now()
                     where = tenant_generations.c.tenant == tenant
-                    bumped = connection.execute(
-                        update(tenant_generations)
-                        .where(where)
-                        .values(generation=tenant_generations.c.generation + 1, updated_at=now)
-                    )
+                    bumped = connection.execute(bump_statement(tenant, now))
                     if bumped.rowcount == 0:
                         connection.execute(
                             insert(tenant_generations).values(tenant=tenant, generation=1, updated_at=now)
                         )
                         return 1
-                    return int(connection.execute(select(tenant_generations.c.generation).where(where)).scalar_one())
+                    return int(
+                        connection.execute(select(tenant_generations.c.generation).where(where)).scalar_one()
+                    )
             except IntegrityError:
                 if attempt == CONFLICT_ATTEMPTS:
                     raise

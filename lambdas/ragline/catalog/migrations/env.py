@@ -10,9 +10,8 @@ Offline mode (``--sql``) renders the DDL for the URL's dialect without connectin
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import URL, Connection
-
 from ragline.catalog.schema import metadata
+from sqlalchemy import URL, Connection
 
 config = context.config
 

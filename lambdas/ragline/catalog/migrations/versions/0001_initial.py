@@ -11,7 +11,7 @@ Create Date: 2026-11-25
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -52,12 +52,8 @@ def upgrade() -> None:
             name=op.f("ck_documents_status"),
         ),
     )
-    op.create_index(
-        op.f("ix_documents_tenant_status"), "documents", ["tenant", "status", "updated_at", "id"]
-    )
-    op.create_index(
-        op.f("ix_documents_tenant_updated"), "documents", ["tenant", "updated_at", "id"]
-    )
+    op.create_index(op.f("ix_documents_tenant_status"), "documents", ["tenant", "status", "updated_at", "id"])
+    op.create_index(op.f("ix_documents_tenant_updated"), "documents", ["tenant", "updated_at", "id"])
 
     op.create_table(
         "tenant_generations",
@@ -89,9 +85,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_queries")),
     )
     op.create_index(op.f("ix_queries_tenant_created"), "queries", ["tenant", "created_at"])
-    op.create_index(
-        op.f("ix_queries_tenant_question_hash"), "queries", ["tenant", "question_hash"]
-    )
+    op.create_index(op.f("ix_queries_tenant_question_hash"), "queries", ["tenant", "question_hash"])
 
     op.create_table(
         "feedback",
@@ -102,9 +96,7 @@ def upgrade() -> None:
         sa.Column("comment", sa.Unicode(4000)),
         _timestamp("created_at"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback")),
-        sa.ForeignKeyConstraint(
-            ["query_id"], ["queries.id"], name=op.f("fk_feedback_query_id_queries")
-        ),
+        sa.ForeignKeyConstraint(["query_id"], ["queries.id"], name=op.f("fk_feedback_query_id_queries")),
         sa.CheckConstraint("rating IN ('up', 'down')", name=op.f("ck_feedback_rating")),
     )
     op.create_index(op.f("ix_feedback_tenant_query"), "feedback", ["tenant", "query_id"])
