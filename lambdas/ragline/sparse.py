@@ -18,12 +18,12 @@ from ragline.text import tokenize
 K1 = 1.2  # term-frequency saturation: the 2nd occurrence adds less than the 1st, the 10th little
 B = 0.75  # how much a long chunk's term frequencies are discounted
 
-# BM25 needs the average document length. The true average changes with every upload and
-# would make stored vectors stale, so it is fixed: chunks are bounded at chunk_tokens (220
-# estimated tokens by default), which is about 150 lexical tokens of prose (measured on the
-# sample corpora; CJK bigrams make Chinese chunks somewhat longer). A chunk of this length gets
-# plain BM25 weights; shorter chunks are boosted and longer ones discounted, as in BM25.
-AVG_DOC_LENGTH = 150.0
+# BM25 needs the average document (chunk) length in lexical tokens. The true average changes
+# with every upload and would make stored vectors stale, so it is a constant: at the default
+# chunk size (220 estimated tokens) chunks of the sample corpora average 95 lexical tokens
+# (median 100), punctuation and subword pieces making up the difference. A chunk of this length
+# gets plain BM25 weights; shorter chunks are boosted and longer ones discounted, as in BM25.
+AVG_DOC_LENGTH = 100.0
 
 _INDEX_MASK = 0x7FFFFFFF
 

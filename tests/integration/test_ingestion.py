@@ -219,3 +219,19 @@ def test_embedding_429_is_retried_by_the_state_machine_and_401_fails_with_the_re
         assert record.status.value == "failed"
         assert record.step == "embed_and_index"
         assert "401" in record.error or "API key" in record.error
+
+
+def test_nih_trials_corpus_ingests(local_stack, corpora):
+    """20 long protocols: all index, except the one that is a scanned image, which fails saying so."""
+    tenant = unique_tenant("nih")
+    client = local_stack.client(tenant)
+    keys = dict(client.upload(path) for path in sorted((corpora / "nih-trials").glob("*.pdf")))
+    records = {r.file_name: r for r in wait_for(local_stack, tenant, keys, timeout_s=600).values()}
+    assert len(records) == 20
+    scanned = records.pop("NCT06155240_Prot_SAP_000.pdf")
+    assert scanned.status.value == "failed" and "text layer" in scanned.error
+    for name, record in records.items():
+        assert record.status.value == "ready", (name, record.error)
+        assert record.chunk_count >= record.page_count, name
+    hits = client.search("statistical analysis plan sample size", mode="hybrid", top_k=5)["hits"]
+    assert hits and all(h["source"].startswith("NCT") for h in hits)

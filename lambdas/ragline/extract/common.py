@@ -57,10 +57,23 @@ class BlockBuilder:
             self.blocks.append(Block(text=text, page=page, heading=self.heading, kind="text"))
 
     def add_table(self, rows: list[list[str]], page: int | None = None) -> None:
-        """Rows in reading order, one per line, cells separated by " | "; empty rows dropped."""
-        lines = [" | ".join(cells) for cells in ([one_line(c) for c in row] for row in rows) if any(cells)]
+        """Rows in reading order, one per line, cells separated by " | "."""
+        lines = [" | ".join(cells) for cells in _tidy([[one_line(c) for c in row] for row in rows])]
         if lines:
             self.blocks.append(Block(text="\n".join(lines), page=page, heading=self.heading, kind="table"))
 
     def first_heading(self) -> str | None:
         return next((b.text for b in self.blocks if b.kind == "heading"), None)
+
+
+def _tidy(rows: list[list[str]]) -> list[list[str]]:
+    """Drop empty rows, columns empty in every row, and empty cells at row ends: layout
+    artefacts (spacer columns, ruled margins) that only add noise to the text."""
+    rows = [row for row in rows if any(row)]
+    width = max((len(row) for row in rows), default=0)
+    used = [any(i < len(row) and row[i] for row in rows) for i in range(width)]
+    rows = [[cell for i, cell in enumerate(row) if used[i]] for row in rows]
+    for row in rows:
+        while row and not row[-1]:
+            row.pop()
+    return rows

@@ -70,7 +70,8 @@ _HTML_START = regex.compile(
 )
 _HTML_TAG = regex.compile(r"<(?:p|div|body|head|h[1-6]|table|ul|ol|li|br|span|a\s)[\s>/]", regex.IGNORECASE)
 _MARKDOWN = regex.compile(r"^(?:#{1,6}\s+\S|```|~~~|\s{0,3}(?:[-*+]|\d+[.)])\s+\S|>\s)|\]\([^)\s]+\)", regex.MULTILINE)
-_SAMPLE = 64 * 1024
+SAMPLE = 64 * 1024
+_DELIMITERS = ",;\t|"
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,12 @@ def decode_text(data: bytes) -> str | None:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(encoding, errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    sample = data[:_SAMPLE]
+    sample = data[:SAMPLE]
+    if b"\x00" not in sample:  # NULs are valid UTF-8, but in text they mean UTF-16/32 without a BOM
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     declared = _META_CHARSET.search(sample)
     if declared:
         try:
@@ -150,27 +152,31 @@ def _text_type(text: str, hinted: FileType | None) -> FileType:
         return "html"
     if hinted in ("html", "markdown", "text", "csv"):
         return hinted
-    sample = text[:_SAMPLE]
+    sample = text[:SAMPLE]
     if len(_HTML_TAG.findall(sample)) >= 2:
         return "html"
-    if _looks_like_csv(sample):
+    if csv_delimiter(text, min_lines=3):  # two lines with a comma each are more likely prose
         return "csv"
     if _MARKDOWN.search(sample):
         return "markdown"
     return "text"
 
 
-def _looks_like_csv(sample: str) -> bool:
-    """At least two lines and two columns, with the same column count on every sampled line."""
-    lines = [line for line in sample.splitlines()[:50] if line.strip()]
-    if len(lines) < 2:
-        return False
-    try:
-        dialect = csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|")
-    except csv.Error:
-        return False
-    widths = {len(row) for row in csv.reader(lines[:-1] if len(lines) > 2 else lines, dialect)}
-    return len(widths) == 1 and widths.pop() >= 2
+def csv_delimiter(text: str, min_lines: int = 2) -> str | None:
+    """The delimiter that splits each of the first lines into the same number (two or more) of
+    fields, preferring more fields. (csv.Sniffer gives up on small files and on quoted fields
+    that contain another candidate delimiter.)"""
+    lines = [line for line in text[:SAMPLE].splitlines()[:50] if line.strip()]
+    if len(text) > SAMPLE:
+        lines = lines[:-1]  # the sample may end mid-line
+    if len(lines) < min_lines:
+        return None
+    best, best_width = None, 1
+    for delimiter in _DELIMITERS:
+        widths = {len(row) for row in csv.reader(lines, delimiter=delimiter)}
+        if len(widths) == 1 and (width := widths.pop()) > best_width:
+            best, best_width = delimiter, width
+    return best
 
 
 def _unsupported(file_name: str, what: str, advice: str = "") -> DocumentError:

@@ -1,0 +1,73 @@
+"""Text extraction: bytes of any supported document -> blocks with page and heading positions.
+
+`extract` is the only entry point. It never lets a library exception escape: anything wrong
+with the document becomes a DocumentError whose message names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ragline.errors import DocumentError
+from ragline.extract.csvfile import extract_csv
+from ragline.extract.docx import extract_docx
+from ragline.extract.html import extract_html
+from ragline.extract.markdown import extract_markdown
+from ragline.extract.pdf import extract_pdf
+from ragline.extract.plaintext import extract_text
+from ragline.extract.sniff import SUPPORTED, sniff
+from ragline.models import ExtractedDocument, FileType
+
+__all__ = ["SUPPORTED", "extract"]
+
+_LABELS: dict[FileType, str] = {
+    "pdf": "PDF",
+    "docx": "Word document",
+    "html": "HTML page",
+    "markdown": "Markdown file",
+    "text": "text file",
+    "csv": "CSV file",
+}
+_BINARY: dict[FileType, Callable[[bytes, str], ExtractedDocument]] = {"pdf": extract_pdf, "docx": extract_docx}
+_TEXT: dict[FileType, Callable[[str, str], ExtractedDocument]] = {
+    "html": extract_html,
+    "markdown": extract_markdown,
+    "text": extract_text,
+    "csv": extract_csv,
+}
+
+
+def extract(data: bytes, file_name: str, content_type: str | None = None) -> ExtractedDocument:
+    """Detect the type from the content (then name and content type) and extract its text."""
+    if not data.strip():
+        raise DocumentError(f"{file_name} is empty. Upload the file again with its content.")
+    sniffed = sniff(data, file_name, content_type)
+    try:
+        if sniffed.text is None:
+            document = _BINARY[sniffed.file_type](data, file_name)
+        else:
+            if not sniffed.text.strip():
+                raise DocumentError(f"{file_name} is empty (only whitespace). Upload the file again with its content.")
+            document = _TEXT[sniffed.file_type](sniffed.text, file_name)
+    except DocumentError:
+        raise
+    except Exception as exc:  # a parser failing on a malformed file: report it, never crash the step
+        raise DocumentError(
+            f"{file_name} could not be read as a {_LABELS[sniffed.file_type]} ({type(exc).__name__}: {str(exc)[:200]}). "
+            "The file may be damaged: export it again and re-upload it."
+        ) from exc
+    if not any(block.text.strip() for block in document.blocks):
+        raise DocumentError(
+            f"{file_name} contains no text to index. If it is a scan or an image, run OCR on it first."
+        )
+    if not document.title:
+        document.title = _first_line(document)
+    return document
+
+
+def _first_line(document: ExtractedDocument) -> str | None:
+    """The first line of prose (tables only if there is nothing else), at most 200 characters."""
+    blocks = sorted(document.blocks, key=lambda b: b.kind == "table")
+    first = next((b.text for b in blocks if b.text.strip()), "")
+    line = first.strip().split("\n", 1)[0].strip(" |")
+    return line[:200] or None

@@ -1,0 +1,89 @@
+"""HTML: visible text of the main content, h1-h6 as headings, tables as rows."""
+
+from __future__ import annotations
+
+import regex
+from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
+
+from ragline.extract.common import BlockBuilder, one_line
+from ragline.models import ExtractedDocument
+
+# Not content: code, styling, navigation and site chrome, embedded media, form controls.
+_DROP = [
+    "script", "style", "noscript", "template", "nav", "footer", "svg", "canvas", "iframe",
+    "object", "embed", "button", "select", "input", "textarea", "head",
+]
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_BLOCKS = {
+    "address", "article", "aside", "blockquote", "body", "caption", "dd", "details", "dialog", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "form", "header", "hr", "li", "main", "ol", "p", "section", "summary", "ul",
+}
+_SKIPPED_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
+_WHITESPACE = regex.compile(r"\s+")
+
+
+def extract_html(text: str, file_name: str) -> ExtractedDocument:
+    soup = BeautifulSoup(text, "lxml")
+    title = one_line(soup.title.get_text()) if soup.title else ""
+    for tag in soup.find_all(_DROP):
+        tag.decompose()
+    for tag in soup.find_all(_is_hidden):
+        tag.decompose()
+    root = soup.find("main") or soup.find(attrs={"role": "main"}) or soup.body or soup
+    walker = _Walker()
+    walker.walk(root)
+    walker.flush()
+    return ExtractedDocument(
+        file_type="html", title=title or walker.builder.first_heading(), blocks=walker.builder.blocks
+    )
+
+
+def _is_hidden(tag: Tag) -> bool:
+    return tag.has_attr("hidden") or tag.get("aria-hidden") == "true" or tag.get("role") == "navigation"
+
+
+class _Walker:
+    """Depth-first walk that gathers inline text into paragraphs, split at block elements."""
+
+    def __init__(self) -> None:
+        self.builder = BlockBuilder()
+        self.inline: list[str] = []
+
+    def walk(self, node: Tag) -> None:
+        for child in node.children:
+            if isinstance(child, NavigableString):
+                if not isinstance(child, _SKIPPED_STRINGS):
+                    self.inline.append(_WHITESPACE.sub(" ", str(child)))
+            elif isinstance(child, Tag):
+                self.element(child)
+
+    def element(self, tag: Tag) -> None:
+        name = tag.name
+        if name in _HEADINGS:
+            self.flush()
+            self.builder.add_heading(tag.get_text(" "))
+        elif name == "table":
+            self.flush()
+            self.builder.add_table(_table_rows(tag))
+        elif name == "pre":
+            self.flush()
+            self.builder.add_text(tag.get_text())
+        elif name == "br":
+            self.inline.append("\n")
+        elif name in _BLOCKS:
+            self.flush()
+            self.walk(tag)
+            self.flush()
+        else:
+            self.walk(tag)
+
+    def flush(self) -> None:
+        self.builder.add_text("".join(self.inline))
+        self.inline = []
+
+
+def _table_rows(table: Tag) -> list[list[str]]:
+    """Rows of this table only (a nested table's rows stay inside their cell's text)."""
+    rows = [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
+    return [[cell.get_text(" ") for cell in tr.find_all(["td", "th"], recursive=False)] for tr in rows]

