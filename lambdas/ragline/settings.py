@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     service_name: str = "ragline"
     environment: str = "local"
 
+    # Web origins allowed to call the API from a browser (CORS on the API's own responses; the
+    # CDK stack sets the CloudFront origin and cdk.json's web.allowed_origins, as JSON).
+    cors_allowed_origins: list[str] = Field(default_factory=list)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -164,3 +164,25 @@ def render_definition(spec: StateMachineSpec, subs: dict[str, str]) -> str:
     for variable, value in subs.items():
         text = text.replace("${" + variable + "}", value)
     return text
+
+
+# Functions that run at deploy time rather than in a state machine or behind the API: the CDK
+# app wraps them in CloudFormation custom resources. (The local runtime migrates in-process.)
+MIGRATE_CATALOG = FunctionSpec(
+    "migrate_catalog",
+    "handlers.migrate_catalog.handler",
+    "Apply the catalog's schema migrations on every deploy (CloudFormation custom resource)",
+    memory_mb=512,
+    timeout_s=300,
+    uses=frozenset({CATALOG}),
+)
+DEPLOY_FUNCTIONS: dict[str, FunctionSpec] = {MIGRATE_CATALOG.name: MIGRATE_CATALOG}
+
+
+# Custom metrics the handlers emit (Powertools Metrics: namespace POWERTOOLS_METRICS_NAMESPACE,
+# dimension service=POWERTOOLS_SERVICE_NAME) and the stack's dashboard and alarms read.
+METRIC_EMBEDDING_TOKENS = "EmbeddingTokens"  # tokens sent to the embeddings provider
+METRIC_LLM_PROMPT_TOKENS = "LlmPromptTokens"
+METRIC_LLM_COMPLETION_TOKENS = "LlmCompletionTokens"
+METRIC_ANSWER_CACHE_HITS = "AnswerCacheHits"
+METRIC_ANSWER_CACHE_MISSES = "AnswerCacheMisses"

@@ -11,9 +11,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ragline.api.documents import SUPPORTED_TYPES
 from ragline.models import DocumentRecord
 
+DocumentStatusName = Literal["processing", "ready", "failed", "deleted"]
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024  # beyond this, extraction would not fit a Lambda anyway
+
+
+SUPPORTED_EXTENSIONS = tuple(SUPPORTED_TYPES)
+
+
+def _extension_pattern() -> str:
+    """A case-insensitive "ends with a supported extension" regex without inline flags
+    (JSON Schema regexes are ECMA-262: ``[Pp][Dd][Ff]`` instead of ``(?i)pdf``)."""
+    either = "|".join("".join(f"[{c.upper()}{c}]" for c in ext[1:]) for ext in SUPPORTED_EXTENSIONS)
+    return rf"[^/\\]\.({either})$"
 
 
 class ErrorDetail(BaseModel):
@@ -34,7 +46,13 @@ class UploadRequest(BaseModel):
     file_name: str = Field(
         min_length=1,
         max_length=255,
-        description="The file's name; stored as <tenant>/<file_name> after sanitising.",
+        description=(
+            "The file's name; stored as <tenant>/<file_name> after sanitising. Supported: "
+            + ", ".join(SUPPORTED_EXTENSIONS)
+            + " (other names get a 400 saying so)."
+        ),
+        # Documented (and used by API fuzzers), checked in the route with a specific message.
+        json_schema_extra={"pattern": _extension_pattern()},
     )
     content_type: str | None = Field(
         default=None,
@@ -62,7 +80,7 @@ class Document(BaseModel):
     id: str
     file_name: str
     key: str
-    status: Literal["processing", "ready", "failed", "deleted"]
+    status: DocumentStatusName
     step: str | None = None
     error: str | None = None
     file_type: str | None = None

@@ -27,6 +27,7 @@ SNIPPET_CHARS = 320
 MAX_SENTENCE_CHARS = 400
 EXTRACTIVE_SENTENCES = 3
 EXTRACTIVE_CHARS = 900
+RELATIVE_SCORE_FLOOR = 0.4
 
 SYSTEM_PROMPT = """\
 You answer questions for a team, using only the numbered sources below (passages from the \
@@ -76,7 +77,8 @@ def _terms(text: str) -> list[str]:
     return [t.casefold() for t in tokenize(unicodedata.normalize("NFC", text)) if t.strip()]
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…。！？؟।])\s+|\n+")
+# Latin-style ends need a following space ("3.5", "e.g." mid-word stay); CJK ends do not.
+_SENTENCE_END = re.compile(r"(?<=[.!?…؟।])\s+|(?<=[。！？])\s*|\n+")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -274,7 +276,9 @@ def extractive_answer(
         return weight * rank_factor * length_factor
 
     scored = sorted(((score(c), c) for c in candidates), key=lambda sc: (-sc[0], sc[1].order))
-    chosen = [c for s, c in scored if s > 0]
+    best = scored[0][0] if scored else 0.0
+    # Sentences far weaker than the best one are noise ("days" alone is no answer).
+    chosen = [c for s, c in scored if s > 0 and s >= RELATIVE_SCORE_FLOOR * best]
     if not chosen:
         # Nothing shares a word (e.g. a dense match across languages): show the top passage.
         chosen = [c for c in candidates if c.source.number == sources[0].number]

@@ -1,0 +1,212 @@
+"""Prompt building, citation mapping and the extractive answer (pure functions, real text)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from ragline.models import Hit
+from ragline.query.answer import (
+    NO_HITS_ANSWER,
+    Source,
+    best_snippet,
+    build_prompt,
+    extractive_answer,
+    format_source,
+    map_citations,
+    select_sources,
+    split_sentences,
+)
+from ragline.text import count_tokens
+
+
+def hit(text: str, n: int = 0, *, title: str | None = "Handbook", page: int | None = 3, page_end: int | None = None,
+        source: str = "docs/handbook.pdf", score: float = 1.0) -> Hit:
+    return Hit(
+        score=score,
+        point_id=f"p{n}",
+        document_id=f"doc-{n}",
+        chunk_index=n,
+        text=text,
+        source=source,
+        file_type="pdf",
+        title=title,
+        page_start=page,
+        page_end=page_end if page_end is not None else page,
+    )
+
+
+def sources_of(*texts: str) -> list[Source]:
+    return [Source(i + 1, hit(t, i), t) for i, t in enumerate(texts)]
+
+
+def markers(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\[(\d+)\]", text)]
+
+
+# ------------------------------------------------------------------------------ formatting
+
+
+def test_source_line_has_number_title_page_and_text() -> None:
+    assert format_source(1, hit("Leave is 20 days."), "Leave is 20 days.") == "[1] Handbook, p. 3: Leave is 20 days."
+
+
+def test_source_line_page_range_and_fallbacks() -> None:
+    assert format_source(2, hit("x", page=3, page_end=4), "x") == "[2] Handbook, pp. 3–4: x"
+    assert format_source(3, hit("x", title=None, page=None), "x") == "[3] docs/handbook.pdf: x"
+
+
+def test_prompt_lists_numbered_sources_and_the_question() -> None:
+    system, user = build_prompt("How long is leave?", sources_of("Leave is 20 days.", "Refunds take 5 days."))
+    assert "[1] Handbook, p. 3: Leave is 20 days." in system
+    assert "[2] Handbook, p. 3: Refunds take 5 days." in system
+    assert "only" in system.lower() and "[1]" in system
+    assert user == "Question: How long is leave?"
+
+
+# --------------------------------------------------------------------------- context budget
+
+
+def test_sources_fit_the_token_budget_in_rank_order() -> None:
+    long = " ".join(["word"] * 300)
+    hits = [hit("Leave is twenty days.", 0), hit(long, 1), hit("Refunds take five days.", 2)]
+    budget = count_tokens(format_source(1, hits[0], hits[0].text)) + count_tokens(format_source(2, hits[2], hits[2].text)) + 10
+    sources = select_sources(hits, budget)
+    # The long hit does not fit and is skipped; the smaller one after it still does.
+    assert [s.hit.chunk_index for s in sources] == [0, 2]
+    assert [s.number for s in sources] == [1, 2]
+    used = sum(count_tokens(format_source(s.number, s.hit, s.text)) for s in sources)
+    assert used <= budget
+
+
+def test_the_best_hit_is_cut_to_the_budget_when_it_alone_exceeds_it() -> None:
+    long = " ".join(f"word{i}" for i in range(500))
+    sources = select_sources([hit(long, 0), hit("small", 1)], token_budget=60)
+    assert len(sources) == 1
+    assert long.startswith(sources[0].text) and len(sources[0].text) < len(long)
+    assert count_tokens(format_source(1, sources[0].hit, sources[0].text)) <= 60
+
+
+def test_vietnamese_sources_are_budgeted_too() -> None:
+    text = "Thuế giá trị gia tăng là 10% cho hầu hết hàng hóa và dịch vụ. " * 40
+    sources = select_sources([hit(text, 0)], token_budget=100)
+    assert count_tokens(format_source(1, sources[0].hit, sources[0].text)) <= 100
+
+
+# ------------------------------------------------------------------------- citation mapping
+
+
+def test_citations_are_renumbered_in_order_of_first_appearance() -> None:
+    sources = sources_of("a", "b", "c")
+    cited = map_citations("Refunds take five days [3]. Leave is 20 days [1]. Again [3].", sources)
+    assert cited.text == "Refunds take five days [1]. Leave is 20 days [2]. Again [1]."
+    assert [(n, s.number) for n, s in cited.citations] == [(1, 3), (2, 1)]
+    assert cited.invalid == []
+
+
+def test_invented_citations_are_dropped_and_reported() -> None:
+    cited = map_citations("Leave is 20 days [1][7]. Bonus is paid [9].", sources_of("a", "b"))
+    assert cited.text == "Leave is 20 days [1]. Bonus is paid."
+    assert cited.invalid == [7, 9]
+    assert [n for n, _ in cited.citations] == [1]
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ("Both agree [1, 3].", "Both agree [1][2]."),
+        ("All of them [1-3].", "All of them [1][2][3]."),
+        ("See [Source 2] and [source: 3].", "See [1] and [2]."),
+        ("Semicolons [2; 3].", "Semicolons [1][2]."),
+        ("Repeated [2, 2].", "Repeated [1]."),
+        ("Theo tài liệu [nguồn 2].", "Theo tài liệu [1]."),
+    ],
+)
+def test_citation_styles(answer: str, expected: str) -> None:
+    assert map_citations(answer, sources_of("a", "b", "c")).text == expected
+
+
+def test_every_marker_has_a_citation_and_vice_versa() -> None:
+    cited = map_citations("x [2]. y [4]. z [2][1].", sources_of("a", "b", "c", "d"))
+    assert sorted(set(markers(cited.text))) == [n for n, _ in cited.citations] == [1, 2, 3]
+
+
+def test_without_renumbering_the_prompt_numbers_stay() -> None:
+    cited = map_citations("x [3]. y [1]. bad [8].", sources_of("a", "b", "c"), renumber=False)
+    assert cited.text == "x [3]. y [1]. bad."
+    assert sorted(n for n, _ in cited.citations) == [1, 3]
+    assert all(n == s.number for n, s in cited.citations)
+
+
+def test_text_without_citations_is_untouched() -> None:
+    cited = map_citations("The documents do not say.", sources_of("a"))
+    assert cited.text == "The documents do not say." and cited.citations == []
+
+
+# ------------------------------------------------------------------------ extractive answer
+
+
+def test_extractive_answer_picks_the_matching_sentences_with_citations() -> None:
+    sources = sources_of(
+        "The office opens at 9. Annual leave is 20 days per year. Parking is free.",
+        "Refunds are paid within 5 days.",
+        "Annual leave requests go to your manager.",
+    )
+    answer = extractive_answer("How many days of annual leave per year?", sources)
+    assert answer.text.startswith("Annual leave is 20 days per year. [1]")
+    assert "Parking" not in answer.text and "office opens" not in answer.text
+    assert sorted(set(markers(answer.text))) == [n for n, _ in answer.citations]
+    assert answer.citations[0][1].number == 1
+
+
+def test_extractive_answer_renumbers_in_answer_order() -> None:
+    sources = sources_of("Nothing relevant here.", "Refunds are paid within five business days.")
+    answer = extractive_answer("When are refunds paid?", sources)
+    assert answer.text == "Refunds are paid within five business days. [1]"
+    assert [(n, s.number) for n, s in answer.citations] == [(1, 2)]
+
+
+def test_extractive_answer_in_vietnamese() -> None:
+    sources = sources_of(
+        "Hóa đơn điện tử phải được lập ngay khi giao hàng.",
+        "Thuế giá trị gia tăng (VAT) là 10% cho hầu hết hàng hóa. Một số mặt hàng thiết yếu chịu thuế suất 5%.",
+    )
+    answer = extractive_answer("Thuế suất VAT là bao nhiêu?", sources)
+    assert answer.text.startswith("Thuế giá trị gia tăng (VAT) là 10% cho hầu hết hàng hóa. [1]")
+    assert answer.citations[0][1].number == 2
+
+
+def test_extractive_answer_without_word_overlap_shows_the_top_passage() -> None:
+    answer = extractive_answer("qwertyuiop?", sources_of("First passage. Second sentence.", "Other."))
+    assert answer.text.startswith("First passage. [1]")
+    assert [s.number for _, s in answer.citations] == [1]
+
+
+def test_extractive_answer_without_sources() -> None:
+    answer = extractive_answer("anything", [])
+    assert answer.text == NO_HITS_ANSWER and answer.citations == []
+
+
+def test_extractive_answer_is_bounded() -> None:
+    text = " ".join(f"Leave rule number {i} applies to annual leave." for i in range(50))
+    answer = extractive_answer("annual leave rule", sources_of(text))
+    assert len(markers(answer.text)) <= 3
+    assert len(answer.text) < 1200
+
+
+# -------------------------------------------------------------------------- text helpers
+
+
+def test_sentences_split_on_any_script_and_on_lines() -> None:
+    assert split_sentences("Một. Hai? Ba! 四。五\nsix") == ["Một.", "Hai?", "Ba!", "四。", "五", "six"]
+
+
+def test_snippet_starts_at_the_best_sentence() -> None:
+    text = "Intro sentence about nothing in particular. " * 10 + "Refunds are paid within 5 days. " + "Tail. " * 5
+    snippet = best_snippet(text, "when are refunds paid", limit=80)
+    assert snippet.startswith("…Refunds are paid within 5 days.")
+    assert len(snippet) <= 82
+
+
+def test_short_text_is_its_own_snippet() -> None:
+    assert best_snippet("Short  text\n here.", "x") == "Short text here."
