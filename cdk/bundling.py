@@ -118,7 +118,9 @@ def layer_asset_hash(architecture: str, requirements: Path = REQUIREMENTS,
 
 def dependencies_layer(scope: Construct, construct_id: str, architecture: lambda_.Architecture,
                        removal_policy: RemovalPolicy) -> lambda_.LayerVersion:
-    arch = "arm64" if architecture == lambda_.Architecture.ARM_64 else "x86_64"
+    arch = architecture.name  # "arm64" | "x86_64" (jsii objects do not compare with ==)
+    if arch not in PIP_ARCH:
+        raise ValueError(f"no pip platform for Lambda architecture {arch!r}")
     return lambda_.LayerVersion(
         scope,
         construct_id,

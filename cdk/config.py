@@ -49,6 +49,9 @@ class CatalogConfig(_Model):
     Multi-AZ); Standard/Enterprise support Multi-AZ."""
 
     edition: Literal["express", "web", "standard", "enterprise"] = "express"
+    # A full version (RDS picks no default minor for SQL Server in CloudFormation); minor
+    # upgrades are applied automatically in the maintenance window.
+    engine_version: str = Field(default="16.00.4236.2.v1", pattern=r"^\d{2}\.00\.\d+\.\d+\.v\d+$")
     instance_type: str = "t3.small"
     allocated_storage_gb: int = Field(default=20, ge=20, le=16384)
     max_allocated_storage_gb: int = Field(default=100, ge=20, le=16384)
