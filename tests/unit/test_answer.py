@@ -198,7 +198,14 @@ def test_extractive_answer_is_bounded() -> None:
 
 
 def test_sentences_split_on_any_script_and_on_lines() -> None:
-    assert split_sentences("Một. Hai? Ba! 四。五\nsix") == ["Một.", "Hai?", "Ba!", "四。", "五", "six"]
+    assert split_sentences("Một. Hai? Ba! 四。五\n\nsix") == ["Một.", "Hai?", "Ba!", "四。", "五", "six"]
+
+
+def test_wrapped_pdf_lines_join_but_table_rows_and_list_items_stand_alone() -> None:
+    text = "The airplane touched down with the gear\nretracted and was damaged.\nCrew | 2\n- one item\n- two"
+    assert split_sentences(text) == [
+        "The airplane touched down with the gear retracted and was damaged.", "Crew | 2", "- one item", "- two",
+    ]
 
 
 def test_snippet_starts_at_the_best_sentence() -> None:

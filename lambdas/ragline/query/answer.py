@@ -78,12 +78,32 @@ def _terms(text: str) -> list[str]:
 
 
 # Latin-style ends need a following space ("3.5", "e.g." mid-word stay); CJK ends do not.
-_SENTENCE_END = re.compile(r"(?<=[.!?…؟।])\s+|(?<=[。！？])\s*|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…؟।])\s+|(?<=[。！？])\s*")
+# Lines that stand alone: table rows, list items, headings. Other lines are wrapped prose.
+_STANDALONE_LINE = re.compile(r"^(?:[-*•#]\s|\d+[.)]\s)|\|")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences by end punctuation of any script, and lines (tables, lists, headings)."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    """Sentences by end punctuation of any script. PDF text wraps lines mid-sentence, so
+    wrapped lines are joined first; table rows and list items stay whole."""
+    return [s.strip() for block in _blocks(text) for s in _SENTENCE_END.split(block) if s.strip()]
+
+
+def _blocks(text: str) -> list[str]:
+    blocks: list[str] = []
+    prose: list[str] = []
+    for line in (line.strip() for line in text.splitlines()):
+        if line and not _STANDALONE_LINE.search(line):
+            prose.append(line)
+            continue
+        if prose:
+            blocks.append(" ".join(prose))
+            prose = []
+        if line:
+            blocks.append(line)
+    if prose:
+        blocks.append(" ".join(prose))
+    return blocks
 
 
 def _clip(text: str, limit: int) -> str:
