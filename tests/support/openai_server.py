@@ -14,7 +14,8 @@ parsing then run for real, so tests catch what a mock would hide.
   sent only when asked for with ``stream_options: {"include_usage": true}``.
 - ``GET /v1/models``: the models it pretends to serve.
 - Faults, consumed by the next requests in order: ``fail_next(429 | 500 | 401 | ..., times)``
-  answers with that status and an OpenAI-style error body (429 with ``Retry-After``);
+  answers with that status and an OpenAI-style error body (429 with ``Retry-After``, others
+  with it when asked);
   ``delay_next(seconds, times)`` sleeps before answering (past a client's timeout).
 - ``requests``: every request received, faulted or not, in order.
 
@@ -35,9 +36,10 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 
 from ragline.embeddings.hash_embedder import HashEmbedder
 
@@ -61,7 +63,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。])(?:\s|$)")
 class RecordedRequest:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: Any  # parsed JSON, or None
 
 
@@ -100,7 +102,12 @@ class OpenAICompatibleServer:
     def __enter__(self) -> OpenAICompatibleServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="openai-compatible-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="openai-compatible-server",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -119,10 +126,13 @@ class OpenAICompatibleServer:
 
     # -- scripting ----------------------------------------------------------------------------
 
-    def fail_next(self, status: int, times: int = 1, *, retry_after: float = 1.0) -> None:
-        """The next ``times`` requests get ``status`` (429s carry ``Retry-After: retry_after``)."""
+    def fail_next(self, status: int, times: int = 1, *, retry_after: float | None = None) -> None:
+        """The next ``times`` requests get ``status``, with ``Retry-After: retry_after`` if given
+        (429s always carry one, 1 s by default; the SDK honours it between its retries)."""
+        if retry_after is None and status == 429:
+            retry_after = 1.0
         with self._lock:
-            self._faults.append(_Fault(status, 0.0, retry_after if status == 429 else None, times))
+            self._faults.append(_Fault(status, 0.0, retry_after, times))
 
     def delay_next(self, seconds: float, times: int = 1) -> None:
         """The next ``times`` requests are answered normally, but only after ``seconds``."""
@@ -169,14 +179,21 @@ def _handler_class(server: OpenAICompatibleServer) -> type[BaseHTTPRequestHandle
 
         def _serve(self, body: Any) -> None:
             path = self.path.split("?", 1)[0]
-            fault = server._record(RecordedRequest(self.command, path, dict(self.headers.items()), body))
+            fault = server._record(
+                RecordedRequest(self.command, path, {k.lower(): v for k, v in self.headers.items()}, body)
+            )
             try:
                 if fault is not None and fault.delay_s and server._closing.wait(fault.delay_s):
                     return
                 if fault is not None and fault.status is not None:
-                    headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+                    headers = (
+                        {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+                    )
                     return self._error(fault.status, f"injected failure ({fault.status})", headers)
-                if server.api_key is not None and self.headers.get("Authorization") != f"Bearer {server.api_key}":
+                if (
+                    server.api_key is not None
+                    and self.headers.get("Authorization") != f"Bearer {server.api_key}"
+                ):
                     return self._error(401, "Incorrect API key provided.")
                 route = {
                     ("GET", "/v1/models"): self._models,
@@ -194,13 +211,17 @@ def _handler_class(server: OpenAICompatibleServer) -> type[BaseHTTPRequestHandle
         # -- endpoints ----------------------------------------------------------------------
 
         def _models(self, _: Any) -> None:
-            data = [{"id": m, "object": "model", "created": 0, "owned_by": "ragline-tests"} for m in server.models]
+            data = [
+                {"id": m, "object": "model", "created": 0, "owned_by": "ragline-tests"} for m in server.models
+            ]
             self._json(200, {"object": "list", "data": data})
 
         def _embeddings(self, body: dict[str, Any]) -> None:
             model = body.get("model")
             if model not in server.models:
-                return self._error(404, f"The model `{model}` does not exist or you do not have access to it.")
+                return self._error(
+                    404, f"The model `{model}` does not exist or you do not have access to it."
+                )
             texts = body.get("input")
             if isinstance(texts, str):
                 texts = [texts]
@@ -216,13 +237,20 @@ def _handler_class(server: OpenAICompatibleServer) -> type[BaseHTTPRequestHandle
             tokens = sum(_count_tokens(t) for t in texts)
             self._json(
                 200,
-                {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}},
+                {
+                    "object": "list",
+                    "data": data,
+                    "model": model,
+                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                },
             )
 
         def _chat(self, body: dict[str, Any]) -> None:
             model = body.get("model")
             if model not in server.models:
-                return self._error(404, f"The model `{model}` does not exist or you do not have access to it.")
+                return self._error(
+                    404, f"The model `{model}` does not exist or you do not have access to it."
+                )
             messages = body.get("messages")
             if not isinstance(messages, list) or not messages:
                 return self._error(400, "'messages' must be a non-empty list.")
@@ -264,8 +292,12 @@ def _handler_class(server: OpenAICompatibleServer) -> type[BaseHTTPRequestHandle
             self.wfile.write(data)
 
         def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-            kind, code = _ERRORS.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
-            self._json(status, {"error": {"message": message, "type": kind, "param": None, "code": code}}, headers)
+            kind, code = _ERRORS.get(
+                status, ("server_error" if status >= 500 else "invalid_request_error", None)
+            )
+            self._json(
+                status, {"error": {"message": message, "type": kind, "param": None, "code": code}}, headers
+            )
 
         def _sse(self, chunks: Iterator[dict[str, Any]]) -> None:
             self.send_response(200)
@@ -321,7 +353,9 @@ def _content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        return "\n".join(
+            p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+        )
     return ""
 
 

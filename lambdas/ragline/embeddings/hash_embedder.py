@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 from ragline.text import tokenize
 

@@ -11,13 +11,16 @@ English retriever. Limits worth knowing:
 
 The model is loaded once per process, on first use, and shared by all threads: loading
 takes seconds and hundreds of MB, so neither a per-call nor a per-thread copy is affordable.
+Calls are serialized: torch already spreads one call over all cores, and the Rust tokenizer
+raises "Already borrowed" when threads share it (the local runtime runs Map items as threads).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ragline.errors import ProviderError
 
@@ -29,6 +32,7 @@ DIMENSIONS = 384
 
 _model: SentenceTransformer | None = None
 _model_lock = threading.Lock()
+_encode_lock = threading.Lock()
 
 
 def _load_model() -> SentenceTransformer:
@@ -63,13 +67,15 @@ class LocalEmbedder:
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = _load_model().encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        model = _load_model()
+        with _encode_lock:
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:

@@ -9,7 +9,7 @@ window it is billed for. Permanent refusals (bad key, unknown model, bad request
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import openai
 
@@ -65,7 +65,9 @@ class OpenAIEmbedder:
                 model=self.model, input=batch, dimensions=self.dimensions
             )
         except openai.OpenAIError as exc:
-            raise openai_error(exc, endpoint=self.endpoint, model=self.model, timeout_s=self.timeout_s) from exc
+            raise openai_error(
+                exc, endpoint=self.endpoint, model=self.model, timeout_s=self.timeout_s
+            ) from exc
         data = sorted(response.data, key=lambda item: item.index)
         if len(data) != len(batch):
             raise TransientError(
@@ -73,21 +75,19 @@ class OpenAIEmbedder:
                 f"for {len(batch)} inputs (model {self.model})"
             )
         for item in data:
-            if len(item.embedding) != self.dimensions:
+            size = len(item.embedding)
+            if size != self.dimensions:
                 raise ProviderError(
-                    f"OpenAI-compatible endpoint at {self.endpoint} returned {len(item.embedding)}-dimensional "
+                    f"OpenAI-compatible endpoint at {self.endpoint} returned {size}-dimensional "
                     f"vectors from model {self.model}, expected {self.dimensions}: set "
-                    f"RAGLINE_EMBEDDING_DIMENSIONS={len(item.embedding)} or use a model that supports "
+                    f"RAGLINE_EMBEDDING_DIMENSIONS={size} or use a model that supports "
                     "the `dimensions` parameter"
                 )
         return [list(item.embedding) for item in data]
 
 
 def openai_error(exc: openai.OpenAIError, *, endpoint: str, model: str, timeout_s: float) -> RaglineError:
-    """The Ragline error for an OpenAI SDK exception: transient (retry) or provider (fail).
-
-    Shared by everything that talks to an OpenAI-compatible endpoint (embeddings, answers).
-    """
+    """The Ragline error for an OpenAI SDK exception: transient (retry) or provider (fail)."""
     where = f"OpenAI-compatible endpoint at {endpoint}"
     if isinstance(exc, openai.APITimeoutError):
         return TransientError(f"{where} did not answer within {timeout_s:g}s (model {model}); will retry")

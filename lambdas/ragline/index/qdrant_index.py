@@ -9,10 +9,11 @@ serialized by a lock; the embedded default engine is ``EdgeIndex`` instead.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
@@ -50,6 +51,15 @@ def _local_client(path: str) -> tuple[QdrantClient, threading.RLock]:
         return _local_clients[key]
 
 
+@atexit.register
+def _close_local_clients() -> None:
+    """Release folders while the interpreter is intact (the client's __del__ fails later)."""
+    with _local_clients_lock:
+        for client, _ in _local_clients.values():
+            client.close()
+        _local_clients.clear()
+
+
 class QdrantIndex:
     def __init__(
         self,
@@ -64,6 +74,7 @@ class QdrantIndex:
         self.collection = collection
         self.server = url is not None
         self._where = f"Qdrant at {url}" if url else f"Qdrant local mode at {path}"
+        self._path = path
         if url is not None:
             # No version probe at construction: it costs a round trip on every cold start.
             self._client = QdrantClient(url=url, api_key=api_key, check_compatibility=False)
@@ -72,23 +83,38 @@ class QdrantIndex:
             assert path is not None
             self._client, self._lock = _local_client(path)
         self._exists = False
+        self._dense_size: int | None = None  # of the collection, once checked
+
+    def close(self) -> None:
+        """Release the client (a local-mode folder for every QdrantIndex on it: tests, shutdown)."""
+        if self._path is not None and self._path != ":memory:":
+            with _local_clients_lock:
+                _local_clients.pop(os.path.realpath(self._path), None)
+        self._client.close()
 
     # -- collection ---------------------------------------------------------------------------
 
     def ensure_collection(self, dense_dimensions: int) -> None:
-        if self._exists:
-            return
-        with self._call("create the collection"):
-            if not self._client.collection_exists(self.collection):
-                self._create(dense_dimensions)
-            self._check_dimensions(dense_dimensions)
-        self._exists = True
+        if self._dense_size is None:
+            with self._call("create the collection"):
+                if not self._client.collection_exists(self.collection):
+                    self._create(dense_dimensions)
+                self._dense_size = self._collection_dense_size()
+            self._exists = True
+        if self._dense_size != dense_dimensions:
+            raise ProviderError(
+                f"collection {self.collection!r} in {self._where} has {self._dense_size}-dimensional dense "
+                f"vectors, but the embedder makes {dense_dimensions}: use another RAGLINE_COLLECTION for "
+                "this embedder, or delete the collection and re-ingest"
+            )
 
     def _create(self, dense_dimensions: int) -> None:
         try:
             self._client.create_collection(
                 self.collection,
-                vectors_config={DENSE: models.VectorParams(size=dense_dimensions, distance=models.Distance.COSINE)},
+                vectors_config={
+                    DENSE: models.VectorParams(size=dense_dimensions, distance=models.Distance.COSINE)
+                },
                 sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
             )
         except UnexpectedResponse as exc:
@@ -105,16 +131,10 @@ class QdrantIndex:
                     self.collection, field, field_schema=models.PayloadSchemaType.KEYWORD
                 )
 
-    def _check_dimensions(self, dense_dimensions: int) -> None:
+    def _collection_dense_size(self) -> int | None:
         vectors = self._client.get_collection(self.collection).config.params.vectors
         params = vectors.get(DENSE) if isinstance(vectors, dict) else None
-        if params is None or params.size != dense_dimensions:
-            found = f"{params.size}-dimensional" if params is not None else f"no {DENSE!r}"
-            raise ProviderError(
-                f"collection {self.collection!r} in {self._where} has {found} dense vectors, but the "
-                f"embedder makes {dense_dimensions}: use another RAGLINE_COLLECTION for this embedder, "
-                "or delete the collection and re-ingest"
-            )
+        return params.size if params is not None else None
 
     def _collection_exists(self) -> bool:
         """Whether there is anything to read yet (remembered once true)."""
@@ -136,7 +156,9 @@ class QdrantIndex:
             return
         must_not = [_match("version", keep_version)] if keep_version is not None else None
         selector = models.FilterSelector(
-            filter=models.Filter(must=[_match(TENANT_FIELD, tenant), _match("document_id", document_id)], must_not=must_not)
+            filter=models.Filter(
+                must=[_match(TENANT_FIELD, tenant), _match("document_id", document_id)], must_not=must_not
+            )
         )
         with self._call("delete a document's points"):
             self._client.delete(self.collection, points_selector=selector, wait=True)
@@ -147,7 +169,9 @@ class QdrantIndex:
         if not self._collection_exists():
             return 0
         with self._call("count points"):
-            return self._client.count(self.collection, count_filter=_filter(tenant, document_id), exact=True).count
+            return self._client.count(
+                self.collection, count_filter=_filter(tenant, document_id), exact=True
+            ).count
 
     def point_ids(self, tenant: str, document_id: str) -> list[str]:
         if not self._collection_exists():
@@ -186,7 +210,9 @@ class QdrantIndex:
         flt = _filter(tenant, document_ids=document_ids, file_types=file_types)
         dense_query = list(plan.dense) if plan.dense is not None else None
         sparse_query = (
-            models.SparseVector(indices=plan.sparse.indices, values=plan.sparse.values) if plan.sparse else None
+            models.SparseVector(indices=plan.sparse.indices, values=plan.sparse.values)
+            if plan.sparse
+            else None
         )
         if plan.kind == "fuse":
             request = dict(
@@ -222,7 +248,9 @@ class QdrantIndex:
             status = exc.status_code or 0
             detail = exc.content[:300].decode("utf-8", "replace")
             if status in (408, 429) or status >= 500:
-                raise TransientError(f"{self._where} failed to {action} ({status}): {detail}; will retry") from exc
+                raise TransientError(
+                    f"{self._where} failed to {action} ({status}): {detail}; will retry"
+                ) from exc
             if status in (401, 403):
                 raise ProviderError(
                     f"{self._where} rejected the API key ({status}) trying to {action}: set "

@@ -7,19 +7,22 @@ the payload and the query plan live here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from ragline.models import Hit, IndexPoint, SearchMode, SparseVector
 
 DENSE = "dense"  # named dense vector, cosine
 SPARSE = "sparse"  # named sparse vector, IDF modifier (document values are BM25-weighted)
 
-# Reciprocal rank fusion constant, set explicitly so both engines fuse identically
-# (score = sum over prefetches of 1 / (k + rank)); 60 is the value from the RRF paper.
+# Reciprocal rank fusion constant, set explicitly so both engines fuse identically:
+# score = sum over prefetches of 1 / (k + rank), rank counted from 0. 60 is the RRF paper's
+# value (Qdrant's default of 2 lets a single list's top hit dominate the fusion).
 RRF_K = 60
 
-# Fields filtered on: keyword payload indexes on the server (tenant as the tenant index).
+# Fields filtered on get keyword payload indexes (the tenant field as Qdrant's tenant index);
+# qdrant-client's local mode has no payload indexes.
 TENANT_FIELD = "tenant"
 KEYWORD_INDEXES = ("document_id", "file_type")
 
@@ -67,7 +70,9 @@ class QueryPlan:
     sparse: SparseVector | None
 
 
-def plan_query(mode: SearchMode, dense: Sequence[float] | None, sparse: SparseVector | None) -> QueryPlan | None:
+def plan_query(
+    mode: SearchMode, dense: Sequence[float] | None, sparse: SparseVector | None
+) -> QueryPlan | None:
     """The query plan, or None when nothing can match (an empty sparse query).
 
     Hybrid degrades to the vector that is present: a deployment without a dense embedder
