@@ -178,7 +178,7 @@ def embed_and_index(doc: DocumentRef, batch_key: str, services: Services) -> dic
             for c, row, vector in zip(chunks, rows, dense)
         ]
     )
-    return {"points": len(chunks)}
+    return {"points": len(chunks), "embedding_tokens": sum(c.token_count for c in chunks)}
 
 
 def finalize(doc: DocumentRef, chunked: ChunkedRef, execution_id: str, services: Services) -> dict[str, Any]:

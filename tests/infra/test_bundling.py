@@ -12,7 +12,7 @@ FORBIDDEN = {"torch", "moto", "qdrant-edge-py", "aws-cdk-lib", "constructs", "cd
              "cdk-monitoring-constructs", "cfn-lint", "pytest"}
 REQUIRED = {"boto3", "aws-lambda-powertools", "aws-xray-sdk", "pydantic", "pydantic-settings",
             "openai", "qdrant-client", "redis", "pymssql", "sqlalchemy", "alembic", "tenacity",
-            "pypdf", "pdfplumber", "pypdfium2", "python-docx", "beautifulsoup4", "lxml",
+            "pypdfium2", "python-docx", "beautifulsoup4", "lxml",
             "markdown-it-py", "charset-normalizer", "regex"}
 
 
