@@ -60,7 +60,7 @@ class CatalogConfig(_Model):
     port: int = Field(default=1533, ge=1150, le=65535)
     database_name: str = Field(default="ragline", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
     master_username: str = Field(default="ragline_admin", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
-    # Single-user rotation of the master secret, in days (None: off; see docs/deploy.md).
+    # Single-user rotation of the master secret, in days (None: off; see the README, "Deploying to AWS").
     secret_rotation_days: int | None = Field(default=None, ge=1, le=365)
 
     @model_validator(mode="after")

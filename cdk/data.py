@@ -73,7 +73,7 @@ class DataConstruct(Construct):
 
         # --- provider secrets ------------------------------------------------------------------
         # Created with a random placeholder; set the real value after the first deploy
-        # (docs/deploy.md): `aws secretsmanager put-secret-value --secret-id <ARN> ...`.
+        # (README, "Deploying to AWS"): `aws secretsmanager put-secret-value --secret-id <ARN> ...`.
         self.openai_secret = secretsmanager.Secret(
             self,
             "OpenAiApiKey",

@@ -101,7 +101,7 @@ def acknowledge(stack: "RaglineStack") -> None:
                              (stack.data.qdrant_secret, "Qdrant")):
         _ack(stack, secret, "AwsSolutions-SMG4",
              f"The {provider} API key is issued by {provider}, not by AWS: no rotation Lambda can "
-             "mint one. Rotate it at the provider and put-secret-value (docs/deploy.md); "
+             "mint one. Rotate it at the provider and put-secret-value (README, 'Deploying to AWS'); "
              "functions re-read it within 5 minutes.")
     if not config.catalog.secret_rotation_days:
         _ack(stack, stack.data.catalog_secret, "AwsSolutions-SMG4",
