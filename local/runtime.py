@@ -107,11 +107,6 @@ class LocalAws:
         self.server.start()
         # moto's backends are process-wide: start each stack from an empty account.
         requests.post(f"{config.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
-        requests.post(
-            f"{config.endpoint_url}/moto-api/config",
-            json={"stepfunctions": {"execute_state_machine": True}},
-            timeout=10,
-        ).raise_for_status()
         seams.install(config.endpoint_url, REGION)
         self._create_resources()
         os.environ.update(config.settings_env())
@@ -132,9 +127,22 @@ class LocalAws:
             self.server.stop()
             self.server = None
 
+    def ensure_resources(self) -> None:
+        """Recreate the resources if moto's process-wide state was reset under us (an in-process
+        `mock_aws` in the same test session resets every backend when it exits)."""
+        try:
+            self.client("s3").head_bucket(Bucket=self.config.documents_bucket)
+        except self.client("s3").exceptions.ClientError:
+            self._create_resources()
+
     # --- resources, rendered from ragline.wiring ------------------------------------------
     def _create_resources(self) -> None:
         config = self.config
+        requests.post(
+            f"{config.endpoint_url}/moto-api/config",
+            json={"stepfunctions": {"execute_state_machine": True}},
+            timeout=10,
+        ).raise_for_status()
         s3 = self.client("s3")
         for bucket in (config.documents_bucket, config.artifacts_bucket):
             s3.create_bucket(Bucket=bucket)

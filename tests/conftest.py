@@ -59,9 +59,15 @@ class LocalStackHandle:
         return self.stack.aws.client(service)
 
 
+@pytest.fixture
+def local_stack(_local_stack_session: LocalStackHandle) -> LocalStackHandle:
+    """The whole local system on free ports, with the deterministic embedder (one per session)."""
+    _local_stack_session.stack.aws.ensure_resources()
+    return _local_stack_session
+
+
 @pytest.fixture(scope="session")
-def local_stack(tmp_path_factory) -> LocalStackHandle:
-    """The whole local system on free ports, with the deterministic embedder."""
+def _local_stack_session(tmp_path_factory) -> LocalStackHandle:
     from ragline_local.runtime import DevStack, LocalConfig, free_port
 
     home = tmp_path_factory.mktemp("ragline-home")
