@@ -82,8 +82,9 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the catalog and index of the last run")
 
 
-def _config(args: argparse.Namespace) -> LocalConfig:
-    return LocalConfig(home=HOME, aws_port=args.aws_port, embedder=args.embedder, reset=not args.keep)
+def _config(args: argparse.Namespace, log_level: str = "WARNING") -> LocalConfig:
+    return LocalConfig(home=HOME, aws_port=args.aws_port, embedder=args.embedder, reset=not args.keep,
+                       log_level=log_level)
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -105,7 +106,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = _config(args, log_level="ERROR")
     config.aws_port = free_port()
     with DevStack(config, gateway_port=free_port()) as stack:
         client = RaglineClient.from_endpoints(stack.endpoints(), args.tenant)
@@ -162,7 +163,7 @@ def running_client(tenant: str) -> Iterator[RaglineClient]:
         return
     console.print("[dim]No `ragline dev` running: starting a private local stack for this command "
                   "(its documents are gone when it exits).[/]")
-    config = LocalConfig(home=HOME / "private", aws_port=free_port(), embedder=default_embedder())
+    config = LocalConfig(home=HOME / "private", aws_port=free_port(), embedder=default_embedder(), log_level="ERROR")
     with DevStack(config, gateway_port=free_port()) as stack:
         yield RaglineClient.from_endpoints(stack.endpoints(), tenant)
 

@@ -47,6 +47,9 @@ class LocalConfig:
     documents_bucket: str = "ragline-documents"
     artifacts_bucket: str = "ragline-artifacts"
     reset: bool = True  # start from empty stores: moto's S3 is in memory and starts empty too
+    # Handler logs (Powertools JSON on stdout): warnings for `ragline dev`; commands that draw
+    # progress bars raise it so log lines do not tear them (failures show in their tables).
+    log_level: str = os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -67,7 +70,7 @@ class LocalConfig:
             "POWERTOOLS_METRICS_NAMESPACE": "Ragline",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            "POWERTOOLS_LOG_LEVEL": self.log_level,
         }
         env.update(self.extra_env)
         return env

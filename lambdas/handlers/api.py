@@ -16,6 +16,7 @@ import warnings
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from ragline.api.app import app, logger, metrics, tracer
 
@@ -27,7 +28,7 @@ _invocation = threading.Lock()
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics(capture_cold_start_metric=not is_metrics_disabled())
 def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)
 
