@@ -217,3 +217,11 @@ def test_snippet_starts_at_the_best_sentence() -> None:
 
 def test_short_text_is_its_own_snippet() -> None:
     assert best_snippet("Short  text\n here.", "x") == "Short text here."
+
+
+def test_extractive_answer_skips_section_headings_but_keeps_table_rows() -> None:
+    text = ("Probable Cause and Findings\nThe probable cause was the pilot's failure to lower the gear.\n"
+            "Aircraft Damage | Substantial")
+    answer = extractive_answer("What was the probable cause and the aircraft damage?", sources_of(text))
+    assert "Probable Cause and Findings" not in answer.text
+    assert "failure to lower the gear. [1]" in answer.text and "Aircraft Damage | Substantial [1]" in answer.text

@@ -263,6 +263,15 @@ class _Candidate:
     terms: frozenset[str]
 
 
+_SENTENCE_FINAL = tuple(".!?…。！？؟।:;)\"'”")
+
+
+def _is_heading(sentence: str) -> bool:
+    """A short unpunctuated line ("Probable Cause and Findings") names a section; it answers
+    nothing. Table rows ("Damage | Substantial") carry facts and are kept."""
+    return "|" not in sentence and not sentence.endswith(_SENTENCE_FINAL) and len(sentence.split()) <= 6
+
+
 def extractive_answer(
     question: str,
     sources: Sequence[Source],
@@ -279,6 +288,8 @@ def extractive_answer(
     candidates: list[_Candidate] = []
     for source in sources:
         for sentence in split_sentences(source.text):
+            if _is_heading(sentence):
+                continue
             candidates.append(
                 _Candidate(_clip(sentence, MAX_SENTENCE_CHARS), source, len(candidates), frozenset(_terms(sentence)))
             )
