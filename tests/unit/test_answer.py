@@ -220,7 +220,8 @@ def test_short_text_is_its_own_snippet() -> None:
 
 
 def test_extractive_answer_skips_section_headings_but_keeps_table_rows() -> None:
-    text = ("Probable Cause and Findings\nThe probable cause was the pilot's failure to lower the gear.\n"
+    # Extraction puts headings in blocks of their own (blank lines around them).
+    text = ("Probable Cause and Findings\n\nThe probable cause was the pilot's failure to lower the gear.\n"
             "Aircraft Damage | Substantial")
     answer = extractive_answer("What was the probable cause and the aircraft damage?", sources_of(text))
     assert "Probable Cause and Findings" not in answer.text
