@@ -94,57 +94,52 @@ class StorageConstruct(Construct):
             ],
         )
 
-        self.documents_bucket = s3.Bucket(
-            self,
+        self.documents_bucket = self._data_bucket(
             "DocumentsBucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.key,
-            bucket_key_enabled=True,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            config,
             versioned=True,
             event_bridge_enabled=True,
-            removal_policy=policy,
-            auto_delete_objects=destroy,
-            server_access_logs_bucket=self.logs_bucket,
-            server_access_logs_prefix="s3/documents/",
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="old-versions",
-                    noncurrent_version_expiration=Duration.days(
-                        config.storage.noncurrent_version_expiration_days
-                    ),
-                    expired_object_delete_marker=True,
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
-            ],
-            # CORS for the browser's presigned PUT (origins completed in stack.py: the web app's
-            # CloudFront origin is only known once hosting exists).
+            lifecycle_rule=s3.LifecycleRule(
+                id="old-versions",
+                noncurrent_version_expiration=Duration.days(config.storage.noncurrent_version_expiration_days),
+                expired_object_delete_marker=True,
+                abort_incomplete_multipart_upload_after=Duration.days(1),
+            ),
+            # CORS for the browser's presigned PUT: added in stack.py (add_upload_cors), once
+            # the web app's CloudFront origin exists.
+        )
+        self.artifacts_bucket = self._data_bucket(
+            "ArtifactsBucket",
+            config,
+            versioned=False,  # derived, reproducible from the documents
+            event_bridge_enabled=False,  # derived objects must never start an ingestion
+            lifecycle_rule=s3.LifecycleRule(
+                id="expire-derived-objects",
+                expiration=Duration.days(config.storage.artifacts_expiration_days),
+                abort_incomplete_multipart_upload_after=Duration.days(1),
+            ),
         )
 
-        self.artifacts_bucket = s3.Bucket(
+    def _data_bucket(self, construct_id: str, config: EnvironmentConfig, *, versioned: bool,
+                     event_bridge_enabled: bool, lifecycle_rule: s3.LifecycleRule) -> s3.Bucket:
+        """A bucket holding tenant data: KMS-encrypted with the stack's key, TLS only, private,
+        access-logged, retained or destroyed with the environment."""
+        return s3.Bucket(
             self,
-            "ArtifactsBucket",
+            construct_id,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=False,  # derived, reproducible from the documents
-            event_bridge_enabled=False,  # derived objects must never start an ingestion
-            removal_policy=policy,
-            auto_delete_objects=destroy,
+            versioned=versioned,
+            event_bridge_enabled=event_bridge_enabled,
+            removal_policy=removal_policy(config),
+            auto_delete_objects=not config.retain_data,
             server_access_logs_bucket=self.logs_bucket,
-            server_access_logs_prefix="s3/artifacts/",
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-derived-objects",
-                    expiration=Duration.days(config.storage.artifacts_expiration_days),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
-            ],
+            server_access_logs_prefix=f"s3/{construct_id.removesuffix('Bucket').lower()}/",
+            lifecycle_rules=[lifecycle_rule],
         )
 
     def add_upload_cors(self, origins: list[str]) -> None:
