@@ -91,7 +91,10 @@ def encode_vector(vector: Sequence[float]) -> str:
 
 
 def decode_vector(blob: str) -> list[float]:
-    raw = base64.b64decode(blob)
+    """The vector `encode_vector` stored; ValueError for anything else (callers treat it as a miss)."""
+    raw = base64.b64decode(blob, validate=True)
+    if not raw or len(raw) % 4:  # struct.error is no ValueError: it would escape the callers
+        raise ValueError(f"a cached vector of {len(raw)} bytes is not float32 data")
     return list(struct.unpack(f"<{len(raw) // 4}f", raw))
 
 

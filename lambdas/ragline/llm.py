@@ -96,15 +96,7 @@ class OpenAILLM:
     # -------------------------------------------------------------------------------- public
 
     def complete(self, system: str, user: str, max_tokens: int) -> Completion:
-        response = self._with_retries(
-            lambda timeout: self._client.chat.completions.create(
-                model=self.model,
-                messages=self._messages(system, user),
-                max_tokens=max_tokens,
-                temperature=0.1,
-                timeout=timeout,
-            )
-        )
+        response = self._with_retries(self._request(system, user, max_tokens))
         choice = response.choices[0] if response.choices else None
         usage = response.usage
         return Completion(
@@ -119,17 +111,7 @@ class OpenAILLM:
         """Yield text deltas as they arrive. Retries happen only before the first delta: once
         text has been shown to a user, a failure surfaces as `LLMUnavailableError`."""
         deadline = time.monotonic() + self.total_timeout_s
-        stream = self._with_retries(
-            lambda timeout: self._client.chat.completions.create(
-                model=self.model,
-                messages=self._messages(system, user),
-                max_tokens=max_tokens,
-                temperature=0.1,
-                stream=True,
-                timeout=timeout,
-            ),
-            deadline=deadline,
-        )
+        stream = self._with_retries(self._request(system, user, max_tokens, stream=True), deadline=deadline)
         try:
             for chunk in stream:
                 if time.monotonic() > deadline:
@@ -151,9 +133,17 @@ class OpenAILLM:
 
     # ------------------------------------------------------------------------------ internals
 
-    @staticmethod
-    def _messages(system: str, user: str) -> list[dict[str, str]]:
-        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    def _request(self, system: str, user: str, max_tokens: int, **options: Any) -> Callable[[float], Any]:
+        """One chat completions call, given the per-attempt timeout (see `_with_retries`)."""
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return lambda timeout: self._client.chat.completions.create(
+            model=self.model,
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=0.1,
+            timeout=timeout,
+            **options,
+        )
 
     def _is_retryable(self, exc: Exception) -> bool:
         openai = self._openai

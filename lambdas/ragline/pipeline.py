@@ -17,7 +17,14 @@ from pydantic import BaseModel
 from ragline.chunking import chunk_document
 from ragline.errors import DocumentError, NotFoundError
 from ragline.extract import extract
-from ragline.models import Chunk, ExtractedDocument, IndexPoint, document_id_for, point_id_for
+from ragline.models import (
+    Chunk,
+    DocumentStatus,
+    ExtractedDocument,
+    IndexPoint,
+    document_id_for,
+    point_id_for,
+)
 from ragline.services import Services
 from ragline.sparse import sparse_document_vector
 from ragline.storage import artifact_prefix
@@ -186,6 +193,13 @@ def finalize(doc: DocumentRef, chunked: ChunkedRef, execution_id: str, services:
     if record.execution_id != execution_id:
         # A newer upload of the same key took over; its own finalize settles the index.
         return {"status": "superseded", "by": record.execution_id}
+    if record.status == DocumentStatus.deleted:
+        # The object was deleted while this execution indexed it. The delete workflow may have
+        # run before our upserts, so its cleanup is redone here: no points outlive the document.
+        services.index.delete_document(doc.tenant, doc.document_id)
+        services.storage.delete_artifacts(artifact_prefix(doc.tenant, doc.document_id))
+        generation = services.catalog.bump_generation(doc.tenant)
+        return {"status": "deleted", "chunk_count": 0, "generation": generation}
     # Chunks of earlier versions (a changed re-upload) go; this version's points stay.
     services.index.delete_document(doc.tenant, doc.document_id, keep_version=doc.version)
     services.storage.delete_artifacts(artifact_prefix(doc.tenant, doc.document_id), keep_prefix=doc.artifacts)

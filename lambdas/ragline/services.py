@@ -6,58 +6,51 @@ models and engines are expensive to open). Tests call `reset()` after changing s
 
 from __future__ import annotations
 
+import functools
+import importlib
 import threading
-from functools import cached_property
+from typing import Any
 
 from ragline.settings import Settings, get_settings
 
 
+class _Port:
+    """A port built on first use, exactly once per `Services`, then kept in the instance
+    ``__dict__`` (where later reads find it directly, as with ``cached_property``).
+
+    Why not ``functools.cached_property``: it has no lock since Python 3.12, so two threads of
+    the local runtime asking for the same port at once would both build it (a second model load,
+    a second engine). Here the check is repeated under the lock. Factories are imported lazily so
+    a function only loads the backends it uses.
+    """
+
+    def __init__(self, module: str, factory: str) -> None:
+        self.module, self.factory = module, factory  # factory: a name in module, may be dotted
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, services: "Services | None", owner: type | None = None) -> Any:
+        if services is None:
+            return self
+        with services._lock:
+            if self.name not in services.__dict__:
+                make = functools.reduce(getattr, self.factory.split("."), importlib.import_module(self.module))
+                services.__dict__[self.name] = make(services.settings)
+            return services.__dict__[self.name]
+
+
 class Services:
+    catalog = _Port("ragline.catalog", "make_catalog")
+    index = _Port("ragline.index", "make_index")
+    embedder = _Port("ragline.embeddings", "make_embedder")
+    cache = _Port("ragline.cache", "make_cache")
+    llm = _Port("ragline.llm", "make_llm")
+    storage = _Port("ragline.storage", "ObjectStorage.from_settings")
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._lock = threading.RLock()  # cached_property is not thread-safe on its own
-
-    @cached_property
-    def catalog(self):
-        from ragline.catalog import make_catalog
-
-        with self._lock:
-            return make_catalog(self.settings)
-
-    @cached_property
-    def index(self):
-        from ragline.index import make_index
-
-        with self._lock:
-            return make_index(self.settings)
-
-    @cached_property
-    def embedder(self):
-        from ragline.embeddings import make_embedder
-
-        with self._lock:
-            return make_embedder(self.settings)
-
-    @cached_property
-    def cache(self):
-        from ragline.cache import make_cache
-
-        with self._lock:
-            return make_cache(self.settings)
-
-    @cached_property
-    def llm(self):
-        from ragline.llm import make_llm
-
-        with self._lock:
-            return make_llm(self.settings)
-
-    @cached_property
-    def storage(self):
-        from ragline.storage import ObjectStorage
-
-        with self._lock:
-            return ObjectStorage.from_settings(self.settings)
+        self._lock = threading.RLock()  # re-entrant: a factory may read another port
 
 
 _services: Services | None = None

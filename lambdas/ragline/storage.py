@@ -71,13 +71,16 @@ class ObjectStorage:
         return digest.hexdigest(), size
 
     def document_exists(self, key: str) -> bool:
-        try:
-            self.s3.head_object(Bucket=self.documents_bucket, Key=key)
-            return True
-        except ClientError as error:
-            if error.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
-                return False
-            raise
+        # Inside _s3_errors so throttling and timeouts reach the delete workflow as TransientError
+        # (which its Retry handles) rather than as a raw ClientError that fails it.
+        with _s3_errors(f"s3://{self.documents_bucket}/{key}"):
+            try:
+                self.s3.head_object(Bucket=self.documents_bucket, Key=key)
+            except ClientError as error:
+                if error.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
+                    return False
+                raise
+        return True
 
     # --- derived artifacts --------------------------------------------------------------
     def put_artifact(self, key: str, body: bytes, content_type: str) -> None:

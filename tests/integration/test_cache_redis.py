@@ -111,6 +111,9 @@ def test_embedding_key_and_vector_codec() -> None:
     assert embedding_key("hash-v1-64", "x") != embedding_key("other", "x")
     vector = [0.25, -1.5, 3.0e-3]
     assert decode_vector(encode_vector(vector)) == pytest.approx(vector, rel=1e-6)
+    for corrupt in ("", "AAA=", "not base64!"):  # a miss for the caller, never a struct.error
+        with pytest.raises(ValueError):
+            decode_vector(corrupt)
 
 
 # ------------------------------------------------------------------------ implementations
