@@ -46,7 +46,7 @@ class S3Object(BaseModel):
         # detail is Powertools' S3EventNotificationEventBridgeDetailModel
         return cls(
             bucket=detail.bucket.name,
-            key=unquote_plus(detail.object.key) if "%" in detail.object.key else detail.object.key,
+            key=detail.object.key,
             etag=detail.object.etag or None,
             version_id=detail.object.version_id,
             size=int(detail.object.size) if detail.object.size is not None else None,
@@ -97,7 +97,17 @@ class ChunkedRef(BaseModel):
     chunk_count: int
 
 
+def key_candidates(key: str) -> list[str]:
+    """The key as the event carries it, then URL-decoded. S3 notifications URL-encode keys
+    ("red flower.pdf" arrives as "red+flower.pdf"); decoding unconditionally would corrupt keys
+    that really contain '+' or '%', so the stored object decides which one is meant."""
+    decoded = unquote_plus(key)
+    return [key] if decoded == key else [key, decoded]
+
+
 def register(obj: S3Object, execution_id: str, services: Services) -> DocumentRef:
+    existing = next((k for k in key_candidates(obj.key) if services.storage.document_exists(k)), obj.key)
+    obj = obj.model_copy(update={"key": existing})
     tenant = obj.tenant
     content_hash, size = services.storage.document_sha256(obj.key, obj.version_id)
     result = services.catalog.register(
@@ -229,14 +239,15 @@ def mark_failed(
 
 def delete(obj: S3Object, services: Services) -> dict[str, Any]:
     """An object was deleted: drop its points, artifacts and catalog entry."""
-    if services.storage.document_exists(obj.key):
+    tenant = obj.tenant
+    key = next((k for k in key_candidates(obj.key) if services.catalog.find_by_key(tenant, k)), obj.key)
+    if services.storage.document_exists(key):
         # A non-current version was removed; the current object is still there and indexed.
         return {"deleted": False, "reason": "a current version of the object still exists"}
-    tenant = obj.tenant
-    document_id = document_id_for(tenant, obj.key)
+    document_id = document_id_for(tenant, key)
     services.index.delete_document(tenant, document_id)
     services.storage.delete_artifacts(artifact_prefix(tenant, document_id))
-    record = services.catalog.mark_deleted(tenant, obj.key)
+    record = services.catalog.mark_deleted(tenant, key)
     generation = services.catalog.bump_generation(tenant)
     return {"deleted": record is not None, "document_id": document_id, "generation": generation}
 

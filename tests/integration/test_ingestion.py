@@ -238,3 +238,29 @@ def test_nih_trials_corpus_ingests(local_stack, corpora):
         assert record.chunk_count >= record.page_count, name
     hits = client.search("statistical analysis plan sample size", mode="hybrid", top_k=5)["hits"]
     assert hits and all(h["source"].startswith("NCT") for h in hits)
+
+
+def test_url_encoded_keys_in_events_resolve_to_the_stored_object(local_stack):
+    """S3 notifications URL-encode keys ("a b+c" arrives as "a+b%2Bc"); the stored object decides
+    which key is meant, so names with spaces, pluses and Vietnamese letters all index."""
+    from urllib.parse import quote_plus
+
+    tenant = unique_tenant("keys")
+    sfn = local_stack.aws("stepfunctions")
+    names = ["red flower.md", "biên bản họp+ghi chú.md"]
+    for name in names:
+        key = f"{tenant}/{name}"
+        document_id = upload_bytes(local_stack, tenant, name, "# Họp\n\nĐộng cơ trái mất áp suất dầu.".encode())
+        wait_for(local_stack, tenant, {document_id: key})
+        wait_idle(local_stack)
+        # The same object announced the way AWS encodes it.
+        inputs = [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"]) for e in executions(local_stack)]
+        event = next(i for i in inputs if i["detail"]["object"]["key"] == key)
+        event["detail"]["object"]["key"] = f"{tenant}/{quote_plus(name)}"
+        run = sfn.start_execution(stateMachineArn=local_stack.endpoints["state_machines"]["ingest"],
+                                  name=f"encoded-{uuid.uuid4()}", input=json.dumps(event))
+        wait_idle(local_stack)
+        assert sfn.describe_execution(executionArn=run["executionArn"])["status"] == "SUCCEEDED", name
+    documents = local_stack.catalog.list_documents(tenant)[0]
+    assert sorted(d.key for d in documents) == sorted(f"{tenant}/{n}" for n in names), "one row each, real keys"
+    assert all(d.status.value == "ready" for d in documents)
