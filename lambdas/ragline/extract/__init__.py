@@ -41,7 +41,15 @@ def extract(data: bytes, file_name: str, content_type: str | None = None) -> Ext
     """Detect the type from the content (then name and content type) and extract its text."""
     if not data.strip():
         raise DocumentError(f"{file_name} is empty. Upload the file again with its content.")
-    sniffed = sniff(data, file_name, content_type)
+    try:
+        sniffed = sniff(data, file_name, content_type)
+    except DocumentError:
+        raise
+    except Exception as exc:  # e.g. a zip whose directory is damaged: its type cannot be told
+        raise DocumentError(
+            f"{file_name}: its file type could not be determined ({type(exc).__name__}: {str(exc)[:200]}). "
+            "The file may be damaged: export it again and re-upload it."
+        ) from exc
     try:
         if sniffed.text is None:
             document = _BINARY[sniffed.file_type](data, file_name)
