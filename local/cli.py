@@ -17,6 +17,8 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -29,8 +31,8 @@ from rich.table import Table
 
 from ragline.pipeline import STEPS
 from ragline.wiring import REPO_ROOT
-from ragline_local.client import RaglineClient, expand_paths
-from ragline_local.runtime import DevStack, LocalConfig, free_port
+from ragline_local.client import SUPPORTED_SUFFIXES, ApiError, InputError, RaglineClient, plan_uploads
+from ragline_local.runtime import DevStack, LocalConfig, StackError, running_stack, free_port
 
 console = Console()
 HOME = Path(os.environ.get("RAGLINE_HOME", ".ragline"))
@@ -72,7 +74,20 @@ def main(argv: list[str] | None = None) -> int:
     for command in (ingest, documents, ask, search, demo):
         command.add_argument("--tenant", default="demo")
     args = parser.parse_args(argv)
-    return COMMANDS[args.command](args)
+    # What goes wrong in normal use ends in one line saying what and what to do, not a traceback.
+    try:
+        return COMMANDS[args.command](args)
+    except (InputError, FileNotFoundError, StackError) as error:
+        console.print(f"[red]error:[/] {error}", highlight=False)
+    except ApiError as error:
+        console.print(f"[red]error:[/] the API refused the request: {error}", highlight=False)
+    except requests.ConnectionError as error:
+        console.print(f"[red]error:[/] cannot reach the local stack ({error.request.url if error.request else error}); "
+                      "is `ragline dev` still running?", highlight=False)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]")
+        return 130
+    return 1
 
 
 def _stack_options(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +104,8 @@ def _config(args: argparse.Namespace, log_level: str = "WARNING") -> LocalConfig
 
 # --- commands -------------------------------------------------------------------------------
 def cmd_dev(args: argparse.Namespace) -> int:
+    # `kill`/`timeout` send SIGTERM: stop as cleanly as on Ctrl-C (servers down, dev.json removed).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with DevStack(_config(args), gateway_port=args.port) as stack:
         endpoints = stack.endpoints()
         table = Table(title="Ragline is running locally", show_header=False)
@@ -111,7 +128,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with DevStack(config, gateway_port=free_port()) as stack:
         client = RaglineClient.from_endpoints(stack.endpoints(), args.tenant)
         console.print(f"Local stack up (embedder: {args.embedder}). Ingesting {', '.join(map(str, args.paths))}")
-        results = ingest_files(client, expand_paths(args.paths))
+        results = ingest_files(client, _plan(args.paths))
         print_documents(list(results.values()))
         console.rule(f"Q: {args.question}")
         print_answer(client.ask(args.question))
@@ -119,7 +136,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    files = expand_paths(args.paths)
+    files = _plan(args.paths)
     with running_client(args.tenant) as client:
         results = ingest_files(client, files, args.timeout)
         print_documents(list(results.values()))
@@ -154,6 +171,17 @@ COMMANDS = {"dev": cmd_dev, "demo": cmd_demo, "ingest": cmd_ingest, "documents":
 
 
 # --- helpers --------------------------------------------------------------------------------
+def _plan(paths: list[Path]) -> list[tuple[Path, str]]:
+    plan = plan_uploads(paths)
+    if plan.skipped:
+        shown = ", ".join(p.name for p in plan.skipped[:5]) + (" ..." if len(plan.skipped) > 5 else "")
+        console.print(f"[yellow]Skipping {len(plan.skipped)} file(s) of unsupported type[/] ({shown}); Ragline reads "
+                      f"{', '.join(sorted(SUPPORTED_SUFFIXES))}.", highlight=False)
+    if not plan.files:
+        raise InputError(f"nothing to ingest in {', '.join(map(str, paths))}: no supported files found")
+    return plan.files
+
+
 @contextlib.contextmanager
 def running_client(tenant: str) -> Iterator[RaglineClient]:
     """A client of the running `ragline dev`, or of a private stack started for this command."""
@@ -163,31 +191,29 @@ def running_client(tenant: str) -> Iterator[RaglineClient]:
         return
     console.print("[dim]No `ragline dev` running: starting a private local stack for this command "
                   "(its documents are gone when it exits).[/]")
-    config = LocalConfig(home=HOME / "private", aws_port=free_port(), embedder=default_embedder(), log_level="ERROR")
-    with DevStack(config, gateway_port=free_port()) as stack:
-        yield RaglineClient.from_endpoints(stack.endpoints(), tenant)
+    # One folder per process: two such commands at once must not wipe each other's stores.
+    config = LocalConfig(home=HOME / f"private-{os.getpid()}", aws_port=free_port(), embedder=default_embedder(),
+                         log_level="ERROR")
+    try:
+        with DevStack(config, gateway_port=free_port()) as stack:
+            yield RaglineClient.from_endpoints(stack.endpoints(), tenant)
+    finally:
+        shutil.rmtree(config.home, ignore_errors=True)
 
 
 def _running_endpoints() -> dict[str, Any] | None:
-    path = HOME / "dev.json"
-    if not path.exists():
-        return None
-    endpoints = json.loads(path.read_text())
-    try:
-        requests.get(endpoints["api_url"] + "/health", timeout=2).raise_for_status()
-        return endpoints
-    except requests.RequestException:
-        return None
+    return running_stack(HOME)  # a stale or damaged dev.json (killed `ragline dev`) counts as none
 
 
-def ingest_files(client: RaglineClient, files: list[Path], timeout_s: float = 1800) -> dict[str, dict]:
-    """Upload, then follow each document with a progress bar through the pipeline steps."""
+def ingest_files(client: RaglineClient, files: list[tuple[Path, str]], timeout_s: float = 1800) -> dict[str, dict]:
+    """Upload (file, name) pairs, then follow each document with a progress bar through the
+    pipeline steps."""
     with Progress(TextColumn("{task.description}", style="bold"), BarColumn(), TextColumn("{task.fields[step]}"),
                   TimeElapsedColumn(), console=console) as progress:
         tasks = {}
-        for path in files:
-            document_id, _ = client.upload(path)
-            tasks[document_id] = progress.add_task(path.name[:40], total=len(STEPS), step="uploaded")
+        for path, name in files:
+            document_id, _ = client.upload(path, name)
+            tasks[document_id] = progress.add_task(name[-40:], total=len(STEPS), step="uploaded")
 
         def update(document_id: str, record: dict) -> None:
             step = record.get("step") or "register"
@@ -204,7 +230,8 @@ def print_documents(documents: list[dict]) -> None:
     colours = {"ready": "green", "failed": "red", "processing": "yellow"}
     for doc in documents:
         status = doc.get("status", "?")
-        table.add_row(doc.get("file_name") or doc.get("id"), f"[{colours.get(status, 'white')}]{status}[/]",
+        key = doc.get("key") or ""  # the path under the tenant: a/x.md and b/x.md are two documents
+        table.add_row(key.partition("/")[2] or doc.get("file_name") or doc.get("id"), f"[{colours.get(status, 'white')}]{status}[/]",
                       doc.get("step") or "", str(doc.get("page_count") or ""), str(doc.get("chunk_count") or ""),
                       doc.get("error") or "")
     console.print(table)

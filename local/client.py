@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -26,22 +26,34 @@ class RaglineClient:
     documents_bucket: str
     token: str
     tenant: str
+    ingest_state_machine: str | None = None
+    # document id -> S3 version id of this client's last upload, so `wait` follows that
+    # version's ingest run rather than the catalog row an earlier version left behind.
+    _uploads: dict[str, str] = field(default_factory=dict, repr=False)
+    _execution_versions: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_endpoints(cls, endpoints: dict[str, Any], tenant: str, user: str = "cli") -> "RaglineClient":
         auth = DevAuth(secret=bytes.fromhex(endpoints["dev_auth_secret"]))
         return cls(endpoints["api_url"], endpoints["aws_endpoint_url"], endpoints["documents_bucket"],
-                   auth.issue_token(user, tenant), tenant)
+                   auth.issue_token(user, tenant), tenant, (endpoints.get("state_machines") or {}).get("ingest"))
+
+    def _aws(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.aws_endpoint_url, region_name="us-east-1",
+                            aws_access_key_id="local", aws_secret_access_key="local")
 
     # --- uploads ---------------------------------------------------------------------------
     def upload(self, path: Path, name: str | None = None) -> tuple[str, str]:
         """Upload one file under the tenant prefix; returns (document id, key)."""
         key = f"{self.tenant}/{name or path.name}"
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        s3 = boto3.client("s3", endpoint_url=self.aws_endpoint_url, region_name="us-east-1",
-                          aws_access_key_id="local", aws_secret_access_key="local")
+        s3 = self._aws("s3")
         s3.upload_file(str(path), self.documents_bucket, key, ExtraArgs={"ContentType": content_type})
-        return document_id_for(self.tenant, key), key
+        document_id = document_id_for(self.tenant, key)
+        version = s3.head_object(Bucket=self.documents_bucket, Key=key).get("VersionId")
+        if version and version != "null":
+            self._uploads[document_id] = version
+        return document_id, key
 
     # --- API -------------------------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -79,12 +91,22 @@ class RaglineClient:
         return self._request("DELETE", f"/documents/{document_id}")
 
     def wait(self, document_ids: Iterable[str], timeout_s: float = 900, on_update=None) -> dict[str, dict]:
-        """Poll until every document is ready or failed (or deleted)."""
+        """Poll until every document is ready or failed (or deleted).
+
+        A document this client uploaded counts as done only once the ingest run of the uploaded
+        version has finished: a re-upload of a ready, failed or deleted document otherwise
+        "finishes" at once with the previous version's row."""
         pending, final = set(document_ids), {}
         deadline = time.monotonic() + timeout_s
         while pending and time.monotonic() < deadline:
+            finished = self._finished_uploads(pending)
             for document_id in sorted(pending):
                 record = self.document(document_id)
+                if record and document_id in self._uploads and self.ingest_state_machine:
+                    if self._uploads[document_id] not in finished:
+                        if on_update and record["status"] == "processing":
+                            on_update(document_id, record)
+                        continue
                 if on_update and record:
                     on_update(document_id, record)
                 if record and record["status"] in {"ready", "failed", "deleted"}:
@@ -95,6 +117,28 @@ class RaglineClient:
         for document_id in pending:
             final[document_id] = self.document(document_id) or {"id": document_id, "status": "missing"}
         return final
+
+
+    def _finished_uploads(self, document_ids: set[str]) -> set[str]:
+        """S3 version ids of the uploads among `document_ids` whose ingest execution has ended
+        (version ids are unique within a bucket, and unlike keys never need decoding)."""
+        wanted = {self._uploads[d] for d in document_ids if d in self._uploads}
+        if not wanted or not self.ingest_state_machine:
+            return set()
+        sfn, finished = self._aws("stepfunctions"), set()
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=self.ingest_state_machine):
+            for execution in page["executions"]:
+                arn = execution["executionArn"]
+                if arn not in self._execution_versions:  # an execution's input never changes
+                    detail = json.loads(sfn.describe_execution(executionArn=arn)["input"]).get("detail") or {}
+                    self._execution_versions[arn] = (detail.get("object") or {}).get("version-id")
+                if execution["status"] != "RUNNING" and self._execution_versions[arn] in wanted:
+                    finished.add(self._execution_versions[arn])
+        return finished
+
+
+class InputError(Exception):
+    """A problem with what the user asked for (paths, names): the message says what to do."""
 
 
 class ApiError(Exception):
@@ -117,12 +161,42 @@ def _error_message(response: requests.Response) -> str:
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
     """Files as given, and the supported files inside folders (sorted, recursive)."""
-    files: list[Path] = []
+    return [path for path, _ in plan_uploads(paths).files]
+
+
+@dataclass
+class UploadPlan:
+    files: list[tuple[Path, str]]  # (file, name under the tenant prefix)
+    skipped: list[Path]  # files inside folders whose type Ragline does not read
+
+
+def plan_uploads(paths: Iterable[Path]) -> UploadPlan:
+    """What `ragline ingest PATH...` uploads: files as given (named by their file name), the
+    supported files inside folders named by their path relative to that folder (so a/x.md and
+    b/x.md stay two documents), each file once. Raises FileNotFoundError naming a missing path."""
+    plan, seen, names = UploadPlan([], []), set(), {}
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise FileNotFoundError(f"no such file or folder: {', '.join(missing)}")
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
-        elif path.is_file():
-            files.append(path)
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                if file.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    plan.skipped.append(file)
+                    continue
+                _add(plan, seen, names, file, file.relative_to(path).as_posix())
         else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
-    return files
+            _add(plan, seen, names, path, path.name)
+    return plan
+
+
+def _add(plan: UploadPlan, seen: set[Path], names: dict[str, Path], file: Path, name: str) -> None:
+    resolved = file.resolve()
+    if resolved in seen:  # the same file named twice, or inside two of the given folders
+        return
+    if name in names:
+        raise InputError(f"{file} and {names[name]} would both be uploaded as {name!r}; "
+                         "ingest them in separate commands or rename one")
+    seen.add(resolved)
+    names[name] = file
+    plan.files.append((file, name))

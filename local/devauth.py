@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from html import escape
+from urllib.parse import urlencode, urlsplit
 
 TOKEN_TTL_S = 12 * 3600
 CODE_TTL_S = 120
@@ -61,36 +62,49 @@ class DevAuth:
         return f"{header}.{body}.{_b64url(signature)}"
 
     def verify(self, token: str) -> dict:
+        # Any undecodable part is a bad token (401), never an error of the gateway itself.
         try:
             header, body, signature = token.split(".")
-        except ValueError as error:
+            expected = hmac.new(self.secret, f"{header}.{body}".encode(), hashlib.sha256).digest()
+            if not hmac.compare_digest(expected, _b64url_decode(signature)):
+                raise AuthError("bad signature")
+            claims = json.loads(_b64url_decode(body))
+            expires = float(claims.get("exp", 0))
+        except AuthError:
+            raise
+        except (ValueError, TypeError, AttributeError) as error:  # binascii.Error is a ValueError
             raise AuthError("malformed token") from error
-        expected = hmac.new(self.secret, f"{header}.{body}".encode(), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _b64url_decode(signature)):
-            raise AuthError("bad signature")
-        claims = json.loads(_b64url_decode(body))
-        if claims.get("exp", 0) < time.time():
+        if expires < time.time():
             raise AuthError("token expired")
         return claims
 
     # --- authorization code flow ------------------------------------------------------------
-    def authorize(self, params: dict[str, str], user: str, tenant: str) -> str:
-        """Validate the request and the form; return the redirect URL carrying the code."""
+    def check_request(self, params: dict[str, str]) -> None:
+        """The authorization request itself (checked before showing the form, as Cognito does)."""
         if params.get("response_type") != "code" or params.get("code_challenge_method") != "S256":
             raise AuthError("only response_type=code with code_challenge_method=S256 is supported")
         if params.get("client_id") != self.client_id:
-            raise AuthError(f"unknown client_id {params.get('client_id')!r}")
+            raise AuthError(f"unknown client_id {params.get('client_id')!r}; this server knows {self.client_id!r}")
+        if not params.get("code_challenge"):
+            raise AuthError("code_challenge is required (PKCE S256)")
+        redirect = urlsplit(params.get("redirect_uri", ""))
+        if redirect.scheme not in {"http", "https"} or not redirect.netloc:
+            raise AuthError(f"redirect_uri must be an absolute http(s) URL, got {params.get('redirect_uri', '')!r}")
+
+    def authorize(self, params: dict[str, str], user: str, tenant: str) -> str:
+        """Validate the request and the form; return the redirect URL carrying the code."""
+        self.check_request(params)
         if not user.strip() or not tenant.strip() or "/" in tenant:
             raise AuthError("user name and tenant are required; a tenant cannot contain '/'")
         code = secrets.token_urlsafe(24)
         with self._lock:
             self._codes[code] = _PendingCode(
                 {"user": user.strip(), "tenant": tenant.strip()}, params["client_id"],
-                params.get("redirect_uri", ""), params.get("code_challenge", ""), time.time() + CODE_TTL_S,
+                params["redirect_uri"], params["code_challenge"], time.time() + CODE_TTL_S,
             )
-        separator = "&" if "?" in params.get("redirect_uri", "") else "?"
-        state = params.get("state", "")
-        return f"{params.get('redirect_uri', '')}{separator}code={code}&state={state}"
+        separator = "&" if "?" in params["redirect_uri"] else "?"
+        # Encoded, so a state with '&' or '=' comes back to the app exactly as it was sent.
+        return f"{params['redirect_uri']}{separator}{urlencode({'code': code, 'state': params.get('state', '')})}"
 
     def exchange(self, form: dict[str, str]) -> dict:
         with self._lock:
@@ -99,6 +113,8 @@ class DevAuth:
             raise AuthError("invalid or expired code")
         if form.get("grant_type") != "authorization_code" or form.get("redirect_uri") != pending.redirect_uri:
             raise AuthError("grant_type or redirect_uri does not match the authorization request")
+        if form.get("client_id") != pending.client_id:
+            raise AuthError(f"client_id {form.get('client_id')!r} is not the client the code was issued to")
         challenge = _b64url(hashlib.sha256(form.get("code_verifier", "").encode()).digest())
         if not hmac.compare_digest(challenge, pending.code_challenge):
             raise AuthError("code_verifier does not match the code_challenge")

@@ -24,6 +24,7 @@ from ragline_local.devauth import AuthError, DevAuth, sign_in_page
 from ragline_local.seams import InProcessContext, resolve_handler
 
 API_PREFIX = "/api"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 PUBLIC_ROUTES = {("GET", "/health"), ("GET", "/openapi.json")}
 WEB_ROOT = REPO_ROOT / "frontend" / "out"
 
@@ -138,10 +139,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:
         self._send(204, b"", "text/plain")
 
+    def do_HEAD(self) -> None:
+        # GET's status and headers without the body (http.server answers 501 otherwise).
+        self._head_only = True
+        self._dispatch("GET")
+
     # --- routing ---------------------------------------------------------------------------
     def _dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
         body = self._read_body()
+        if body is None:
+            return
         try:
             if url.path == API_PREFIX or url.path.startswith(API_PREFIX + "/"):
                 self._api(method, url.path[len(API_PREFIX):] or "/", url.query, body)
@@ -191,9 +199,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _authorize(self, method: str, query: str, body: bytes) -> None:
         params = {k: v[-1] for k, v in parse_qs(query).items()}
         if method == "GET":
+            try:  # a broken request (client_id, PKCE, redirect_uri) fails before the form is filled in
+                self.gateway.auth.check_request(params)
+            except AuthError as error:
+                self._send(400, sign_in_page(query, str(error)).encode(), "text/html; charset=utf-8")
+                return
             self._send(200, sign_in_page(query).encode(), "text/html; charset=utf-8")
             return
-        form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
+        form = _form(body)
         try:
             location = self.gateway.auth.authorize(params, form.get("user", ""), form.get("tenant", ""))
         except AuthError as error:
@@ -202,7 +215,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._send(302, b"", "text/plain", {"Location": location})
 
     def _token(self, body: bytes) -> None:
-        form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
+        form = _form(body)
         try:
             self._send_json(200, self.gateway.auth.exchange(form))
         except AuthError as error:
@@ -226,8 +239,23 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._send(404, not_found.read_bytes() if not_found.exists() else b"Not found", "text/html; charset=utf-8")
 
     # --- plumbing --------------------------------------------------------------------------
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _read_body(self) -> bytes | None:
+        """The request body; None when it was refused (the response is already sent)."""
+        raw = self.headers.get("Content-Length") or "0"
+        try:
+            length = int(raw)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            # A bad length leaves the stream unreadable: answer and close the connection.
+            self.close_connection = True
+            self._send_json(400, {"message": f"Invalid Content-Length header {raw!r}"})
+            return None
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._send_json(413, {"message": f"Request Too Long: the limit is {MAX_BODY_BYTES // (1024 * 1024)} MiB; "
+                                             "upload documents through POST /api/documents instead"})
+            return None
         return self.rfile.read(length) if length else b""
 
     def _send_json(self, status: int, value: Any) -> None:
@@ -243,6 +271,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             if name.lower() not in {"content-length", "access-control-allow-origin"}:
                 self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(data)
+        if not getattr(self, "_head_only", False):
+            self.wfile.write(data)
+        self._head_only = False
+
+
+def _form(body: bytes) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body (undecodable bytes replaced, not a 502)."""
+    return {k: v[-1] for k, v in parse_qs(body.decode("utf-8", errors="replace")).items()}
 

@@ -30,6 +30,31 @@ ACCOUNT = "123456789012"
 ROLE_NAME = "ragline-local-role"
 
 
+class StackError(Exception):
+    """The local stack cannot start; the message says why and what to do."""
+
+
+def _ensure_port_free(host: str, port: int, what: str, option: str) -> None:
+    # Checked before anything starts: moto's server waits forever on a busy port, and the
+    # gateway's bind error would come after the home folder was already wiped.
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            raise StackError(f"port {port} ({what}) on {host} is not available: {error.strerror}. "
+                             f"Stop what uses it, or pick another port with {option} PORT.") from None
+
+
+def running_stack(home: Path) -> dict[str, Any] | None:
+    """The endpoints of a live stack that uses `home`, if any (a stale dev.json is ignored)."""
+    try:
+        endpoints = json.loads((home / "dev.json").read_text())
+        requests.get(endpoints["api_url"] + "/health", timeout=2).raise_for_status()
+        return endpoints
+    except (OSError, ValueError, KeyError, TypeError, requests.RequestException):
+        return None
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -121,14 +146,15 @@ class LocalAws:
         return self
 
     def stop(self) -> None:
+        if self.server is None:  # never started, or already stopped
+            return
         from ragline.services import get_services
 
         index = get_services().__dict__.get("index")  # only if this stack opened one
         if index is not None and hasattr(index, "close"):
             index.close()
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+        self.server.stop()
+        self.server = None
 
     def ensure_resources(self) -> None:
         """Recreate the resources if moto's process-wide state was reset under us (an in-process
@@ -215,14 +241,26 @@ class DevStack:
         from ragline_local.devauth import DevAuth
         from ragline_local.gateway import Gateway
 
-        self.aws.start()
-        self.gateway = Gateway(self.config.host, self.gateway_port, auth=DevAuth()).start()
-        self.endpoints_file.write_text(json.dumps(self.endpoints(), indent=2))
+        config = self.config
+        running = running_stack(config.home)
+        if running:  # starting would wipe (or share) that stack's catalog and index
+            raise StackError(f"a local stack (pid {running.get('pid')}) is already running from {config.home} "
+                             f"at {running.get('web_url')}; use it, stop it, or set RAGLINE_HOME to another folder.")
+        _ensure_port_free(config.host, config.aws_port, "local AWS", "--aws-port")
+        _ensure_port_free(config.host, self.gateway_port, "web app + API", "--port")
+        try:
+            self.aws.start()
+            self.gateway = Gateway(config.host, self.gateway_port, auth=DevAuth()).start()
+            self.endpoints_file.write_text(json.dumps(self.endpoints(), indent=2))
+        except BaseException:  # Ctrl-C or a failure half-way: leave no server or dev.json behind
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
         if self.gateway is not None:
             self.gateway.stop()
+            self.gateway = None
         self.aws.stop()
         self.endpoints_file.unlink(missing_ok=True)
 
