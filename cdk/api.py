@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from ragline import wiring
 from ragline_cdk.config import EnvironmentConfig
 from ragline_cdk.storage import encrypted_log_group
 
@@ -26,13 +27,15 @@ STAGE_NAME = "v1"
 class Route:
     method: str
     path: str
-    authorized: bool = True
+
+    @property
+    def authorized(self) -> bool:
+        return (self.method, self.path) not in wiring.PUBLIC_ROUTES
 
 
-# docs/api.md. The rule wins over the doc's aside on /openapi.json: every route but
-# /health needs a signed-in user.
+# docs/api.md: every route but those in wiring.PUBLIC_ROUTES (/health) needs a signed-in user.
 ROUTES = (
-    Route("GET", "/health", authorized=False),
+    Route("GET", "/health"),
     Route("POST", "/query"),
     Route("GET", "/search"),
     Route("POST", "/documents"),

@@ -110,7 +110,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         endpoints = stack.endpoints()
         table = Table(title="Ragline is running locally", show_header=False)
         table.add_row("Web app", endpoints["web_url"])
-        table.add_row("REST API", endpoints["api_url"] + "  (OpenAPI: /api/openapi.json)")
+        table.add_row("REST API", endpoints["api_url"] + "  (OpenAPI: /api/openapi.json, signed in)")
         table.add_row("Local AWS (S3, Step Functions, ...)", endpoints["aws_endpoint_url"])
         table.add_row("Upload bucket", f"s3://{endpoints['documents_bucket']}/<tenant>/<file>")
         table.add_row("Embedder", args.embedder)

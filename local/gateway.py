@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ragline.wiring import FUNCTIONS, REPO_ROOT
+from ragline.wiring import FUNCTIONS, PUBLIC_ROUTES, REPO_ROOT
 from ragline_local.devauth import AuthError, DevAuth, sign_in_page
 from ragline_local.seams import InProcessContext, resolve_handler
 
 API_PREFIX = "/api"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-PUBLIC_ROUTES = {("GET", "/health"), ("GET", "/openapi.json")}
 WEB_ROOT = REPO_ROOT / "frontend" / "out"
 
 

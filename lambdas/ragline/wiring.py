@@ -147,6 +147,10 @@ STATE_MACHINES: dict[str, StateMachineSpec] = {
     ),
 }
 
+# REST routes reachable without signing in (API Gateway's authorizer guards every other one;
+# the local gateway does the same).
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({("GET", "/health")})
+
 # The ASL variable for the dead-letter queue URL (an SQS sendMessage task after mark_failed).
 DEAD_LETTER_QUEUE_VARIABLE = "DeadLetterQueueUrl"
 

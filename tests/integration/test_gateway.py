@@ -86,3 +86,15 @@ def test_code_exchange_checks_client_verifier_and_single_use(local_stack):
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
     undecodable = requests.post(base + "/dev-auth/token", data=b"\xff\xfe", timeout=10)
     assert undecodable.status_code == 400
+
+
+def test_only_the_public_routes_answer_without_a_token(local_stack):
+    """The same rule as the stack's authorizer: ragline.wiring.PUBLIC_ROUTES, nothing more."""
+    from ragline.wiring import PUBLIC_ROUTES
+
+    assert PUBLIC_ROUTES == {("GET", "/health")}
+    assert requests.get(local_stack.api_url + "/health", timeout=10).status_code == 200
+    assert requests.get(local_stack.api_url + "/openapi.json", timeout=10).status_code == 401
+    token = local_stack.client().token
+    signed_in = requests.get(local_stack.api_url + "/openapi.json", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert signed_in.status_code == 200 and signed_in.json()["openapi"].startswith("3.")

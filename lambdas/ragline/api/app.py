@@ -56,6 +56,7 @@ from ragline.query.service import QueryService
 from ragline.services import get_services
 from ragline.settings import get_settings
 from ragline.wiring import (
+    PUBLIC_ROUTES,
     METRIC_ANSWER_CACHE_HITS,
     METRIC_ANSWER_CACHE_MISSES,
     METRIC_LLM_COMPLETION_TOKENS,
@@ -67,7 +68,7 @@ logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Ragline"), service=SERVICE)
 
-PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
+PUBLIC_PATHS = frozenset(path for _, path in PUBLIC_ROUTES)
 SECURITY = [{"bearerAuth": []}]
 
 def cors_config(origins: list[str]) -> CORSConfig | None:
