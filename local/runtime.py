@@ -13,7 +13,7 @@ import os
 import shutil
 import socket
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,6 @@ class LocalConfig:
     # Handler logs (Powertools JSON on stdout): warnings for `ragline dev`; commands that draw
     # progress bars raise it so log lines do not tear them (failures show in their tables).
     log_level: str = os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")
-    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def endpoint_url(self) -> str:
@@ -97,7 +96,6 @@ class LocalConfig:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": self.log_level,
         }
-        env.update(self.extra_env)
         return env
 
     def aws_env(self) -> dict[str, str]:
