@@ -264,3 +264,31 @@ def test_url_encoded_keys_in_events_resolve_to_the_stored_object(local_stack):
     documents = local_stack.catalog.list_documents(tenant)[0]
     assert sorted(d.key for d in documents) == sorted(f"{tenant}/{n}" for n in names), "one row each, real keys"
     assert all(d.status.value == "ready" for d in documents)
+
+
+def test_vietnamese_documents_index_and_answer_in_vietnamese(local_stack):
+    """Nothing assumes English: a Vietnamese Word file and an English one side by side; a
+    Vietnamese question (diacritics and all) finds and cites the Vietnamese document."""
+    import docx
+
+    tenant = unique_tenant("vi")
+    document = docx.Document()
+    document.add_heading("Báo cáo sự cố hàng không", level=1)
+    document.add_paragraph("Máy bay hạ cánh tại Đà Nẵng lúc 14 giờ. Phi công báo cáo động cơ trái mất áp suất dầu "
+                           "và đã tắt động cơ trước khi hạ cánh an toàn.")
+    document.add_heading("Nguyên nhân", level=2)
+    document.add_paragraph("Nguyên nhân có thể xảy ra là rò rỉ dầu ở đường ống bôi trơn của động cơ trái.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    ids = {
+        upload_bytes(local_stack, tenant, "báo cáo sự cố.docx", buffer.getvalue()): f"{tenant}/báo cáo sự cố.docx",
+        upload_bytes(local_stack, tenant, "report.md", b"# Incident\n\nThe right tire burst on landing in Denver."):
+            f"{tenant}/report.md",
+    }
+    records = wait_for(local_stack, tenant, ids)
+    assert all(r.status.value == "ready" for r in records.values()), [r.error for r in records.values()]
+
+    answer = local_stack.client(tenant).ask("Nguyên nhân động cơ trái mất áp suất dầu là gì?", mode="hybrid")
+    assert answer["citations"][0]["source"] == "báo cáo sự cố.docx"
+    assert "rò rỉ dầu" in answer["answer"]
+    assert answer["citations"][0]["heading"] in {"Nguyên nhân", "Báo cáo sự cố hàng không"}
