@@ -42,6 +42,7 @@ bench: setup ## ingestion and query benchmarks (print figures)
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_query.py
 	$(PY) bench/bench_index.py
+	$(PY) bench/eval_retrieval.py
 
 synth: setup ## synthesize every environment into cdk.out
 	$(PY) app.py
