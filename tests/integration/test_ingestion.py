@@ -3,7 +3,6 @@ same ASL, handlers and event pattern as on AWS), and each document ends ready or
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -14,7 +13,7 @@ import pytest
 from pypdf import PdfWriter
 
 from ragline.models import document_id_for
-from ragline.services import reset as reset_services
+from tests.support.settings import settings_env
 
 pytestmark = pytest.mark.slow
 
@@ -53,23 +52,6 @@ def wait_for(stack, tenant: str, document_ids, statuses=("ready", "failed"), tim
             return records
         time.sleep(0.3)
     raise AssertionError(f"not {statuses} in time: {[(k, r and r.status, r and r.step) for k, r in records.items()]}")
-
-
-@contextlib.contextmanager
-def settings_env(**env: str):
-    """Change the in-process handlers' settings for a block (as a redeploy would)."""
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    reset_services()
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        reset_services()
 
 
 def no_text_layer_pdf() -> bytes:

@@ -176,6 +176,14 @@ def test_invented_citations_are_dropped_and_the_rest_renumbered(world) -> None:
         assert citation.snippet.split("…")[0][:20] in prompt
 
 
+def test_an_answer_that_cites_nothing_still_returns_the_sources_it_was_given(world) -> None:
+    llm = ScriptedLLM("Refunds take five days.")
+    response = service_for(world, llm=llm).ask("acme", QueryRequest(question="refund days", mode="sparse", top_k=3))
+    assert response.answer == "Refunds take five days."
+    prompt_numbers = [int(n) for n in re.findall(r"^\[(\d+)\] ", llm.prompts[0], re.M)]
+    assert [c.number for c in response.citations] == prompt_numbers and prompt_numbers
+
+
 def test_context_budget_limits_the_sources_in_the_prompt(world) -> None:
     from ragline.text import count_tokens
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 from typing import Callable, Sequence
 
 from pydantic import BaseModel, ValidationError
@@ -263,6 +264,10 @@ class QueryService:
                 "answer cited sources that do not exist; dropped them",
                 extra={"invalid_citations": cited.invalid, "sources": len(sources)},
             )
+        if not cited.citations and sources:
+            # The model cited nothing: still show what it was given, so the answer can be checked.
+            logger.warning("answer cites no source; returning the sources it was given")
+            cited = replace(cited, citations=[(source.number, source) for source in sources])
         return CachedAnswer(
             answer=cited.text or EMPTY_ANSWER,
             answer_type="generated",
