@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_VALIDATION := false
+# llama-cpp-python (the tests' real model server) builds from source: CPU only, and portable
+# (a -march=native build crashed on this machine's AMX cores).
+export CMAKE_ARGS := -DGGML_CUDA=OFF -DGGML_BLAS=OFF -DLLAMA_CURL=OFF -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF
 
 .PHONY: demo dev test test-python test-web test-e2e setup web browser bench synth lint clean
 
@@ -22,6 +25,7 @@ setup: $(VENV)/.installed frontend/node_modules/.installed
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip==25.3
+	$(PY) -m pip cache remove llama_cpp_python >/dev/null 2>&1 || true  # a wheel cached from other CMAKE_ARGS
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
