@@ -95,8 +95,8 @@ def test_the_api_answers_with_the_model_and_citations_map_to_sources(local_stack
     document_id, _ = client.upload(corpora / "ntsb" / "20080111X00040.pdf")
     client.wait([document_id], timeout_s=120)
     with settings_env(RAGLINE_OPENAI_BASE_URL=llama_server, RAGLINE_OPENAI_API_KEY="local",
-                      RAGLINE_LLM_MODEL=MODEL, RAGLINE_LLM_MAX_TOKENS="96", RAGLINE_CONTEXT_TOKEN_BUDGET="1200"):
-        answer = client.ask("What was the probable cause of the accident in Madill, Oklahoma?", top_k=3)
+                      RAGLINE_LLM_MODEL=MODEL, RAGLINE_LLM_MAX_TOKENS="48", RAGLINE_CONTEXT_TOKEN_BUDGET="400"):
+        answer = client.ask("What was the probable cause of the accident in Madill, Oklahoma?", top_k=2)
     assert answer["answer_type"] == "generated" and answer["model"] == MODEL
     assert answer["usage"]["prompt_tokens"] > 0 and answer["usage"]["completion_tokens"] > 0
     assert answer["citations"], "the answer keeps its sources"

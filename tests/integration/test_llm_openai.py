@@ -153,8 +153,8 @@ def test_api_generated_answer_with_mapped_citations(api_with_llm, server: OpenAI
     assert body["citations"][0]["document_id"] == world.doc("acme", "handbook.md")
     assert body["usage"]["completion_tokens"] > 0
     assert "llm" in body["latency_ms"]
-    system = chat_requests(server)[0].body["messages"][0]["content"]
-    assert "[1] Employee handbook: Annual leave is 20 days per year" in system
+    user = chat_requests(server)[0].body["messages"][1]["content"]  # the sources travel with the question
+    assert "[1] Employee handbook: Annual leave is 20 days per year" in user
 
 
 def test_api_provider_down_is_503_llm_unavailable(api_with_llm, server: OpenAICompatibleServer) -> None:

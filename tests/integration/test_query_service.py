@@ -139,7 +139,7 @@ def test_generated_answer_with_citations_mapped(world) -> None:
         response = service_for(world, llm=llm).ask(
             "acme", QueryRequest(question="When are refunds paid?", mode="sparse", top_k=3)
         )
-        prompt = server.requests_to("/v1/chat/completions")[0].body["messages"][0]["content"]
+        prompt = server.requests_to("/v1/chat/completions")[0].body["messages"][1]["content"]  # the user message carries the sources
     assert response.answer_type == "generated" and response.model == "gpt-4o-mini"
     assert response.usage and response.usage.prompt_tokens > 0
     assert markers(response.answer) == [1]
@@ -158,11 +158,11 @@ class ScriptedLLM:
         self.prompts: list[str] = []
 
     def complete(self, system: str, user: str, max_tokens: int) -> Completion:
-        self.prompts.append(system)
+        self.prompts.append(f"{system}\n{user}")
         return Completion(self.text, 10, 5, self.model)
 
     def stream(self, system: str, user: str, max_tokens: int):
-        self.prompts.append(system)
+        self.prompts.append(f"{system}\n{user}")
         yield from (self.text[i : i + 4] for i in range(0, len(self.text), 4))
 
 

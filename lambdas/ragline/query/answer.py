@@ -30,18 +30,19 @@ EXTRACTIVE_CHARS = 900
 RELATIVE_SCORE_FLOOR = 0.4
 
 SYSTEM_PROMPT = """\
-You answer questions for a team, using only the numbered sources below (passages from the \
-team's own documents).
+You answer questions for a team, using only the numbered sources given with each question \
+(passages from the team's own documents).
 
 Rules:
 - Base every statement on the sources. Do not use outside knowledge.
 - Cite the source of each statement with its number in square brackets, e.g. [1] or [2][3], \
-right after the statement. Only cite numbers listed below.
+right after the statement. Only cite numbers that are listed.
 - If the sources do not answer the question, say that the documents do not contain the answer.
-- Answer in the language of the question, concisely.
+- Answer in the language of the question, concisely."""
 
-Sources:
-{sources}"""
+# The sources travel in the user message: some OpenAI-compatible servers' chat templates (Gemma's
+# in llama.cpp, for one) drop system messages, and an answer without its sources is ungrounded.
+USER_PROMPT = "Sources:\n{sources}\n\nQuestion: {question}"
 
 NO_HITS_ANSWER = (
     "No passage in your documents matches this question. Try other words, remove filters, "
@@ -196,10 +197,9 @@ def select_sources(
 
 
 def build_prompt(question: str, sources: Sequence[Source]) -> tuple[str, str]:
-    """(system, user) messages: the grounded instructions with the numbered sources, and the
-    question."""
+    """(system, user) messages: the grounding rules, then the numbered sources and the question."""
     listing = "\n\n".join(format_source(s.number, s.hit, s.text) for s in sources)
-    return SYSTEM_PROMPT.format(sources=listing), f"Question: {question.strip()}"
+    return SYSTEM_PROMPT, USER_PROMPT.format(sources=listing, question=question.strip())
 
 
 # -------------------------------------------------------------------------- citation mapping
