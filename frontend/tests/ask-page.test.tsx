@@ -6,19 +6,9 @@ import { AppShell } from "@/components/AppShell";
 import { AskPage } from "@/components/pages/AskPage";
 import { base64UrlEncode } from "@/lib/auth";
 import { resetConfigCache } from "@/lib/config";
-import { queryResponse } from "./fixtures";
+import { localAuth, queryResponse } from "./fixtures";
 
-const config = {
-  apiUrl: "http://127.0.0.1:8787/api",
-  auth: {
-    mode: "local",
-    authorizeUrl: "http://127.0.0.1:8787/dev-auth/authorize",
-    tokenUrl: "http://127.0.0.1:8787/dev-auth/token",
-    logoutUrl: null,
-    clientId: "ragline-local",
-    scopes: ["openid"],
-  },
-};
+const config = { apiUrl: "http://127.0.0.1:8787/api", auth: localAuth };
 
 function signIn() {
   const claims = base64UrlEncode(

@@ -14,15 +14,7 @@ import {
 } from "@/lib/auth";
 import { type AuthConfig } from "@/lib/config";
 import { sha256Bytes } from "@/lib/sha256";
-
-const local: AuthConfig = {
-  mode: "local",
-  authorizeUrl: "http://127.0.0.1:8787/dev-auth/authorize",
-  tokenUrl: "http://127.0.0.1:8787/dev-auth/token",
-  logoutUrl: null,
-  clientId: "ragline-local",
-  scopes: ["openid", "email"],
-};
+import { localAuth } from "./fixtures";
 
 const cognito: AuthConfig = {
   mode: "cognito",
@@ -76,7 +68,7 @@ describe("PKCE", () => {
 
 describe("sign-in flow (the same code path for local and Cognito)", () => {
   it.each([
-    ["local", local],
+    ["local", localAuth],
     ["cognito", cognito],
   ])("%s: redirects to the authorize URL with PKCE and exchanges the code", async (_mode, auth) => {
     const navigate = vi.fn();
@@ -125,25 +117,25 @@ describe("sign-in flow (the same code path for local and Cognito)", () => {
   });
 
   it("rejects a callback whose state does not match", async () => {
-    await startSignIn(local, "/", { navigate: () => {} });
+    await startSignIn(localAuth, "/", { navigate: () => {} });
     const fetchImpl = vi.fn();
-    await expect(completeSignIn(local, "?code=c&state=forged", { fetchImpl })).rejects.toThrow(AuthError);
+    await expect(completeSignIn(localAuth, "?code=c&state=forged", { fetchImpl })).rejects.toThrow(AuthError);
     expect(fetchImpl).not.toHaveBeenCalled();
   });
 
   it("reports an error from the authorization server in words", async () => {
     await expect(
-      completeSignIn(local, "?error=access_denied&error_description=User+cancelled", { fetchImpl: vi.fn() }),
+      completeSignIn(localAuth, "?error=access_denied&error_description=User+cancelled", { fetchImpl: vi.fn() }),
     ).rejects.toThrow("Sign-in was not completed: User cancelled.");
   });
 
   it("reports a refused token exchange", async () => {
-    const url = new URL(await startSignIn(local, "/", { navigate: () => {} }));
+    const url = new URL(await startSignIn(localAuth, "/", { navigate: () => {} }));
     const fetchImpl = vi.fn().mockResolvedValue(
       new Response(JSON.stringify({ error: "invalid_grant", error_description: "code expired" }), { status: 400 }),
     );
     await expect(
-      completeSignIn(local, `?code=c&state=${url.searchParams.get("state")}`, { fetchImpl }),
+      completeSignIn(localAuth, `?code=c&state=${url.searchParams.get("state")}`, { fetchImpl }),
     ).rejects.toThrow("Sign-in failed: the token endpoint answered HTTP 400 (code expired). Sign in again.");
   });
 
@@ -173,7 +165,7 @@ describe("sign-in flow (the same code path for local and Cognito)", () => {
     expect(url.searchParams.get("logout_uri")).toBe(`${window.location.origin}/`);
     expect(window.sessionStorage.getItem("ragline.auth.session")).toBeNull();
 
-    signOut(local, { navigate });
+    signOut(localAuth, { navigate });
     expect(navigate).toHaveBeenLastCalledWith("/");
   });
 });

@@ -1,17 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
 import { ApiClient, ApiError, parseErrorBody } from "@/lib/api";
 import { ConfigError, loadConfig, parseConfig, resetConfigCache } from "@/lib/config";
+import { localAuth } from "./fixtures";
 
 const valid = {
-  apiUrl: "http://127.0.0.1:8787/api/",
-  auth: {
-    mode: "local",
-    authorizeUrl: "http://127.0.0.1:8787/dev-auth/authorize",
-    tokenUrl: "http://127.0.0.1:8787/dev-auth/token",
-    logoutUrl: null,
-    clientId: "ragline-local",
-    scopes: ["openid", "email"],
-  },
+  apiUrl: "http://127.0.0.1:8787/api/", // trailing slash: parseConfig trims it
+  auth: localAuth,
 };
 
 describe("runtime config", () => {

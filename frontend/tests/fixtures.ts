@@ -1,4 +1,15 @@
 import type { Citation, DocumentRecord, QueryResponse } from "@/lib/api";
+import type { AuthConfig } from "@/lib/config";
+
+/** The auth settings `ragline dev` serves in /config.json (local mode). */
+export const localAuth: AuthConfig = {
+  mode: "local",
+  authorizeUrl: "http://127.0.0.1:8787/dev-auth/authorize",
+  tokenUrl: "http://127.0.0.1:8787/dev-auth/token",
+  logoutUrl: null,
+  clientId: "ragline-local",
+  scopes: ["openid", "email"],
+};
 
 export function citation(overrides: Partial<Citation> = {}): Citation {
   return {
