@@ -79,6 +79,7 @@ class ExtractedDocument(BaseModel):
     title: str | None = None
     page_count: int | None = None
     blocks: list[Block]
+    metadata_date: str | None = None  # ISO date from the file's metadata (a PDF's CreationDate)
     descriptor: DocumentDescriptor | None = None  # always set by ragline.extract.extract
 
 
