@@ -42,7 +42,9 @@ _PARAGRAPHS = regex.compile(r"\n\s*\n")
 # Sentence ends: terminal punctuation (any script), optional closing quotes/brackets, then space
 # before something that is not a lowercase letter ("e.g. this" stays whole); or CJK full stops,
 # which need no space after them.
-_SENTENCE_ENDS = regex.compile(r"(?<=[.!?…。！？؟।॥።፧][\"'”’»)\]]*)\s+(?!\p{Ll})|(?<=[。！？])(?=\S)")
+# Written as punctuation first, then the gap (not as a lookbehind tried at every space), so the
+# scan is fast on long text; the gap group is the break.
+_SENTENCE_ENDS = regex.compile(r"[.!?…。！？؟।॥።፧][\"'”’»)\]]*(?P<gap>\s+(?!\p{Ll})|(?<=[。！？])(?=\S))")
 _WORDS = regex.compile(r"\S+")
 _GRAPHEMES = regex.compile(r"\X")
 _NON_WORD = regex.compile(r"[^\p{L}\p{M}]+")
@@ -62,6 +64,7 @@ class _Unit:
     section_path: tuple[str, ...] = ()
     lead: str = ""  # repeated before this unit when a chunk starts at it (a table's caption and header)
     lead_tokens: int = 0
+    exact: bool = True  # `tokens` is count_tokens(text) (a piece cut inside a word carries slack)
 
     @property
     def is_section_start(self) -> bool:
@@ -86,8 +89,12 @@ def chunk_document(doc: ExtractedDocument, max_tokens: int, overlap_tokens: int)
     packer.flush()
     chunks = [_to_chunk(index, units) for index, units in enumerate(packer.chunks)]
     if doc.descriptor is not None:
+        headers: dict[tuple[str, ...], str] = {}  # one per section, not per chunk
         for chunk in chunks:
-            chunk.context = context_header(doc.descriptor, chunk.section_path, header_budget)
+            path = tuple(chunk.section_path)
+            if path not in headers:
+                headers[path] = context_header(doc.descriptor, chunk.section_path, header_budget)
+            chunk.context = headers[path]
     return chunks
 
 
@@ -144,10 +151,10 @@ def _units(block: Block, max_tokens: int, strength: int) -> list[_Unit]:
     units = []
     for piece, piece_strength, separator in _split(text, strength, prose=block.kind == "text"):
         tokens = count_tokens(piece)
-        pieces = [(piece, tokens, piece_strength, separator)]
+        pieces = [(piece, tokens, piece_strength, separator, True)]
         if tokens > max_tokens:
             pieces = _split_words(piece, piece_strength, separator, max_tokens)
-        units += [_Unit(t, n, s, block.page, block.heading, sep, path) for t, n, s, sep in pieces]
+        units += [_Unit(t, n, s, block.page, block.heading, sep, path, exact=e) for t, n, s, sep, e in pieces]
     return units
 
 
@@ -160,7 +167,7 @@ def render_table(table: Table) -> tuple[list[str], list[str]]:
     rows = []
     for row in table.rows:
         cells = [
-            f"{names[i]}: {cell}" if i > 0 and i < len(names) and names[i] else cell
+            f"{names[i]}: {cell}" if i < len(names) and names[i] else cell
             for i, cell in enumerate(row)
             if cell
         ]
@@ -176,7 +183,8 @@ def _table_units(block: Block, table: Table, max_tokens: int, strength: int, pat
         lead = lead_lines[0] if lead_lines and count_tokens(lead_lines[0]) <= max_tokens // 3 else ""
         lead_tokens = count_tokens(lead)
     whole = "\n".join(line for line in lead_lines + rows if line)
-    if (tokens := count_tokens(whole)) <= max_tokens:
+    # A table far longer than a chunk is not counted whole (it goes row by row either way).
+    if len(whole) <= 8 * max_tokens and (tokens := count_tokens(whole)) <= max_tokens:
         return [_Unit(whole, tokens, strength, block.page, block.heading, "\n\n", path)]
     units: list[_Unit] = []
     for i, row in enumerate(rows):
@@ -187,8 +195,8 @@ def _table_units(block: Block, table: Table, max_tokens: int, strength: int, pat
             units.append(_Unit(text, tokens, row_strength, block.page, block.heading, separator, path,
                                "" if i == 0 else lead, 0 if i == 0 else lead_tokens))
             continue
-        for t, n, s, sep in _split_words(text, row_strength, separator, max_tokens):
-            units.append(_Unit(t, n, s, block.page, block.heading, sep, path))
+        for t, n, s, sep, exact in _split_words(text, row_strength, separator, max_tokens):
+            units.append(_Unit(t, n, s, block.page, block.heading, sep, path, exact=exact))
     return units
 
 
@@ -215,30 +223,47 @@ def _sentences(text: str) -> list[tuple[str, str]]:
     parts: list[tuple[str, str]] = []
     start, separator = 0, ""
     for end in _SENTENCE_ENDS.finditer(text):
-        parts.append((text[start : end.start()], separator))
-        start, separator = end.end(), " " if end.group() else ""
+        parts.append((text[start : end.start("gap")], separator))
+        start, separator = end.end("gap"), " " if end.group("gap") else ""
     parts.append((text[start:], separator))
     return parts
 
 
-def _split_words(text: str, strength: int, separator: str, max_tokens: int) -> list[tuple[str, int, int, str]]:
-    """Words; a single word over the limit (a long URL, Chinese text without punctuation) is cut
-    between characters. A word's estimate is not additive over its pieces (a long word counts a
-    little more than its halves), so each piece carries one token of slack."""
-    pieces: list[tuple[str, int, int, str]] = []
-    for i, word in enumerate(_WORDS.findall(text)):
-        first_strength, first_separator = (strength, separator) if i == 0 else (WORD, " ")
+def _split_words(text: str, strength: int, separator: str, max_tokens: int) -> list[tuple[str, int, int, str, bool]]:
+    """Runs of words of at most max_tokens/8 tokens (a chunk can end between any two runs; runs
+    rather than single words keep a megabyte without punctuation to thousands of units, not
+    hundreds of thousands). A single word over the limit (a long URL, Chinese text without
+    punctuation) is cut between characters. A word's estimate is not additive over its pieces
+    (a long word counts a little more than its halves), so each piece carries one token of slack."""
+    pieces: list[tuple[str, int, int, str, bool]] = []  # text, tokens, strength, separator, exact
+    run_limit = max(1, max_tokens // 8)
+    run: list[str] = []
+    run_tokens = 0
+
+    def close_run() -> None:
+        nonlocal run, run_tokens
+        if run:
+            first = not pieces
+            pieces.append((" ".join(run), run_tokens, strength if first else WORD, separator if first else " ", True))
+            run, run_tokens = [], 0
+
+    for word in _WORDS.findall(text):
         tokens = count_tokens(word)
-        if tokens <= max_tokens:
-            pieces.append((word, tokens, first_strength, first_separator))
+        if tokens > max_tokens:
+            close_run()
+            graphemes = _GRAPHEMES.findall(word)
+            step = max(1, max_tokens // 2)
+            for j in range(0, len(graphemes), step):
+                part = "".join(graphemes[j : j + step])
+                first = not pieces
+                position = (strength, separator) if first else ((WORD, " ") if j == 0 else (CHARACTER, ""))
+                pieces.append((part, count_tokens(part) + 1, *position, False))
             continue
-        graphemes = _GRAPHEMES.findall(word)
-        step = max(1, max_tokens // 2)
-        for j in range(0, len(graphemes), step):
-            part = "".join(graphemes[j : j + step])
-            pieces.append(
-                (part, count_tokens(part) + 1, *((first_strength, first_separator) if j == 0 else (CHARACTER, "")))
-            )
+        if run_tokens + tokens > run_limit:
+            close_run()
+        run.append(word)
+        run_tokens += tokens
+    close_run()
     return pieces
 
 
@@ -353,11 +378,14 @@ def _to_chunk(index: int, units: list[_Unit]) -> Chunk:
         weight[unit.heading] = weight.get(unit.heading, 0) + unit.tokens
         paths.setdefault(unit.heading, unit.section_path)
     pages = [u.page for u in units if u.page is not None]
+    tokens = units[0].lead_tokens + sum(u.tokens for u in units)
     heading = max(weight, key=lambda h: (weight[h], h is not None))
     return Chunk(
         index=index,
         text=text,
-        token_count=count_tokens(text),
+        # Counts add up over text joined at whitespace, so only a chunk holding a piece cut inside
+        # a word is counted again.
+        token_count=tokens if all(u.exact for u in units) else count_tokens(text),
         page_start=min(pages) if pages else None,
         page_end=max(pages) if pages else None,
         heading=heading,

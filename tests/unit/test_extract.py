@@ -16,6 +16,7 @@ import regex
 from docx.enum.style import WD_STYLE_TYPE
 from PIL import Image
 
+from ragline.chunking import chunk_document
 from ragline.errors import DocumentError
 from ragline.extract import extract
 from ragline.models import ExtractedDocument
@@ -229,14 +230,22 @@ def test_csv_sniffed_dialect_and_labelled_rows() -> None:
     writer.writerows([["Tên", "Thành phố", "Ghi chú"], ["An", "Hà Nội", "thích phở; cà phê"], ["Bình", "Huế", ""]])
     doc = extract(buffer.getvalue().encode("utf-8"), "khach-hang")  # no extension: sniffed
     assert doc.file_type == "csv"
-    rows = [b for b in doc.blocks if b.kind == "table"][0].text.split("\n")
-    assert rows == ["Tên: An | Thành phố: Hà Nội | Ghi chú: thích phở; cà phê", "Tên: Bình | Thành phố: Huế"]
+    table = [b for b in doc.blocks if b.kind == "table"][0]
+    assert table.table.header == [["Tên", "Thành phố", "Ghi chú"]]
+    assert table.table.rows == [["An", "Hà Nội", "thích phở; cà phê"], ["Bình", "Huế"]]
+    rows = chunk_document(doc, 220, 0)[0].text.split("\n")
+    assert rows == [
+        "Tên | Thành phố | Ghi chú",
+        "Tên: An | Thành phố: Hà Nội | Ghi chú: thích phở; cà phê",
+        "Tên: Bình | Thành phố: Huế",
+    ]
 
 
 def test_tsv_by_extension() -> None:
     doc = extract("Món\tGiá\nPhở\t50000\n".encode("utf-8"), "menu.tsv")
     assert doc.file_type == "csv"
-    assert block_with(doc, "Phở").text == "Món: Phở | Giá: 50000"
+    assert block_with(doc, "Phở").text == "Món | Giá\nPhở | 50000"
+    assert chunk_document(doc, 220, 0)[0].text == "Món | Giá\nMón: Phở | Giá: 50000"
 
 
 def test_content_sniffing_without_helpful_names() -> None:
