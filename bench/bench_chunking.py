@@ -33,6 +33,8 @@ def one_line_text(megabytes: float, sentences: bool) -> bytes:
     while size < megabytes * 1_000_000:
         word = rng.choice(WORDS)
         n += 1
+        if sentences and n % 17 == 1:
+            word = word.capitalize()
         if sentences and n % 17 == 0:
             word += "."
         out.append(word)

@@ -171,8 +171,19 @@ def render_table(table: Table) -> tuple[list[str], list[str]]:
             for i, cell in enumerate(row)
             if cell
         ]
-        rows.append(" | ".join(cells))
+        rows.append(" | ".join(cells if any(names) else _join_form_labels(cells)))
     return lead, [r for r in rows if r]
+
+
+def _join_form_labels(cells: list[str]) -> list[str]:
+    """A form laid out as a grid: "Age:" | "85, Male" -> "Age: 85, Male"."""
+    joined: list[str] = []
+    for cell in cells:
+        if joined and joined[-1].endswith(":") and not cell.endswith(":"):
+            joined[-1] += " " + cell
+        else:
+            joined.append(cell)
+    return joined
 
 
 def _table_units(block: Block, table: Table, max_tokens: int, strength: int, path: tuple[str, ...]) -> list[_Unit]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 import regex
 
@@ -79,10 +80,15 @@ class BlockBuilder:
         rows = _tidy([[one_line(c) for c in row] for row in rows])
         if not rows:
             return
-        if header_rows is None:
-            header_rows = header_row_count(rows)
         caption = one_line(caption) if caption else self._caption_above()
-        table = Table(header=rows[:header_rows], rows=rows[header_rows:], caption=caption or None)
+        first = 0
+        if len(rows) > 2 and sum(1 for c in rows[0] if c) == 1 and max(len(r) for r in rows[1:]) >= 2:
+            caption = caption or next(c for c in rows[0] if c)  # a title row spanning the table
+            first = 1
+        if header_rows is None:
+            header_rows = header_row_count(rows[first:])
+        end = first + header_rows
+        table = Table(header=rows[first:end], rows=rows[end:], caption=caption or None)
         text = "\n".join(" | ".join(cells) for cells in rows)
         self.blocks.append(
             Block(text=text, page=page, heading=self.heading, section_path=self.section_path, kind="table", table=table)
@@ -91,9 +97,11 @@ class BlockBuilder:
     def _caption_above(self) -> str | None:
         """The line just above a table that names it ("Table 2: Adverse events"), if any."""
         last = self.blocks[-1] if self.blocks else None
-        if last is not None and last.kind != "table" and _CAPTION.match(last.text) and len(last.text) <= 200:
-            return last.text
-        return None
+        if last is None or last.kind == "table" or not _CAPTION.match(last.text) or len(last.text) > 200:
+            return None
+        if last.kind == "text":
+            self.blocks.pop()  # it travels with the table (and repeats with it), not on its own
+        return last.text
 
     def first_heading(self) -> str | None:
         return next((b.text for b in self.blocks if b.kind == "heading"), None)
@@ -108,11 +116,15 @@ def is_numeric_cell(cell: str) -> bool:
     return bool(cell) and _NUMERIC_CELL.match(cell) is not None and any(ch.isdigit() for ch in cell)
 
 
+_YEAR = regex.compile(r"^(?:FY\s?)?(?:19|20)\d\d[A-Z]?$")
+
+
 def looks_like_header(row: list[str]) -> bool:
-    """Column headers name things: no cell is a figure, and no cell is a form label ("Age:")
-    followed by its value, which is how key-value forms laid out as grids look."""
+    """Column headers name things: no cell is a figure other than a year ("2022"), and no cell
+    is a form label ("Age:") followed by its value, which is how key-value forms laid out as
+    grids look."""
     cells = [c for c in row if c]
-    return len(cells) >= 1 and not any(is_numeric_cell(c) or c.endswith(":") for c in cells)
+    return len(cells) >= 1 and not any((is_numeric_cell(c) and not _YEAR.match(c)) or c.endswith(":") for c in cells)
 
 
 def header_row_count(rows: list[list[str]], most: int = 3) -> int:
@@ -165,19 +177,27 @@ def _tidy(rows: list[list[str]]) -> list[list[str]]:
 
 
 def _merge_symbol_columns(rows: list[list[str]]) -> list[list[str]]:
-    """A column whose non-empty cells are all "$" (or all "%") is folded into the column to its
-    right (or left), keeping every other column where it is."""
+    """A column whose body cells (below the first row) are all "$" (or all "%") is folded into
+    the column to its right (or left). Its first-row cell, a column header set over both, moves
+    along when the other column has none. Every other column stays where it is."""
     width = max((len(row) for row in rows), default=0)
+    for row in rows:
+        row.extend([""] * (width - len(row)))
     for i in range(width):
-        column = [row[i] for row in rows if i < len(row) and row[i]]
-        if not column:
+        body = [row[i] for row in rows[1:] if row[i]]
+        if not body:
             continue
-        if all(c in _LEADING_SYMBOLS for c in column) and i + 1 < width:
-            for row in rows:
-                if i < len(row) and row[i] and i + 1 < len(row) and row[i + 1]:
-                    row[i + 1], row[i] = row[i] + row[i + 1], ""
-        elif all(c in _TRAILING_SYMBOLS for c in column) and i > 0:
-            for row in rows:
-                if i < len(row) and row[i] and row[i - 1]:
-                    row[i - 1], row[i] = row[i - 1] + row[i], ""
+        if all(c in _LEADING_SYMBOLS for c in body) and i + 1 < width:
+            _fold(rows, i, i + 1, lambda symbol, figure: symbol + figure)
+        elif all(c in _TRAILING_SYMBOLS for c in body) and i > 0:
+            _fold(rows, i, i - 1, lambda symbol, figure: figure + symbol)
     return rows
+
+
+def _fold(rows: list[list[str]], source: int, target: int, join: Callable[[str, str], str]) -> None:
+    head = rows[0]
+    if head[source] and not head[target]:
+        head[target], head[source] = head[source], ""
+    for row in rows[1:]:
+        if row[source] and row[target]:
+            row[target], row[source] = join(row[source], row[target]), ""
