@@ -140,6 +140,7 @@ def header_row_count(rows: list[list[str]], most: int = 3) -> int:
 # Symbols that a layout puts in a column of their own but that belong to the figure beside them.
 _LEADING_SYMBOLS = {"$", "€", "£", "¥", "(", "US$", "S$"}
 _TRAILING_SYMBOLS = {"%", ")", "%)", "pts", "bps"}
+_SYMBOLS = _LEADING_SYMBOLS | _TRAILING_SYMBOLS
 
 
 def join_symbol_cells(cells: list[str]) -> list[str]:
@@ -177,27 +178,27 @@ def _tidy(rows: list[list[str]]) -> list[list[str]]:
 
 
 def _merge_symbol_columns(rows: list[list[str]]) -> list[list[str]]:
-    """A column whose body cells (below the first row) are all "$" (or all "%") is folded into
-    the column to its right (or left). Its first-row cell, a column header set over both, moves
-    along when the other column has none. Every other column stays where it is."""
+    """A column whose cells are all "$" (or all "%"), a header cell in the first row aside, is
+    folded into the column to its right (or left). The header cell, set over both, moves along
+    when the other column has none. Every other column stays where it is."""
     width = max((len(row) for row in rows), default=0)
     for row in rows:
         row.extend([""] * (width - len(row)))
     for i in range(width):
-        body = [row[i] for row in rows[1:] if row[i]]
-        if not body:
+        cells = [row[i] for row in rows[1:] if row[i]] + ([rows[0][i]] if rows and rows[0][i] in _SYMBOLS else [])
+        if not cells:
             continue
-        if all(c in _LEADING_SYMBOLS for c in body) and i + 1 < width:
+        if all(c in _LEADING_SYMBOLS for c in cells) and i + 1 < width:
             _fold(rows, i, i + 1, lambda symbol, figure: symbol + figure)
-        elif all(c in _TRAILING_SYMBOLS for c in body) and i > 0:
+        elif all(c in _TRAILING_SYMBOLS for c in cells) and i > 0:
             _fold(rows, i, i - 1, lambda symbol, figure: figure + symbol)
     return rows
 
 
 def _fold(rows: list[list[str]], source: int, target: int, join: Callable[[str, str], str]) -> None:
     head = rows[0]
-    if head[source] and not head[target]:
+    if head[source] and head[source] not in _SYMBOLS and not head[target]:
         head[target], head[source] = head[source], ""
-    for row in rows[1:]:
-        if row[source] and row[target]:
+    for row in rows:
+        if row[source] in _SYMBOLS and row[target]:
             row[target], row[source] = join(row[source], row[target]), ""

@@ -21,6 +21,7 @@ import regex
 
 from ragline.errors import DocumentError
 from ragline.extract.common import BlockBuilder, clean_text, is_numeric_cell, one_line
+from ragline.extract.pdf_columns import find_unruled_tables
 from ragline.extract.pdf_tables import Table, find_tables
 from ragline.models import ExtractedDocument
 
@@ -53,6 +54,9 @@ class _Line:
     top: float
     bottom: float
     right: float
+    left: float = 0.0
+    first: int = -1  # indices of its first and last characters in the text page
+    last: int = -1
 
     @property
     def height(self) -> float:
@@ -133,10 +137,33 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> _Page:
             elif id(table) not in placed:  # the table goes where its first line was
                 placed.add(id(table))
                 items.append(table)
-        return _Page(number=index + 1, height=page.get_height(), items=items)
+        return _Page(number=index + 1, height=page.get_height(), items=_with_unruled_tables(textpage, items))
     finally:
         textpage.close()
         page.close()
+
+
+def _with_unruled_tables(textpage: pdfium.PdfTextPage, items: list[_Line | Table]) -> list[_Line | Table]:
+    """Each run of lines between ruled tables, with its unruled tables (pdf_columns) in place of
+    their lines."""
+    result: list[_Line | Table] = []
+    run: list[_Line] = []
+    for item in [*items, None]:
+        if isinstance(item, _Line):
+            run.append(item)
+            continue
+        tables = find_unruled_tables(textpage, run)
+        consumed = {k for indices, _ in tables for k in indices}
+        placed_at = {min(indices): table for indices, table in tables}
+        for k, line in enumerate(run):
+            if k in placed_at:
+                result.append(placed_at[k])  # where its first line was, in reading order
+            elif k not in consumed:
+                result.append(line)
+        run = []
+        if item is not None:
+            result.append(item)
+    return result
 
 
 def _line(textpage: pdfium.PdfTextPage, match: regex.Match) -> _Line | None:
@@ -157,6 +184,9 @@ def _line(textpage: pdfium.PdfTextPage, match: regex.Match) -> _Line | None:
         top=start.top,
         bottom=start.bottom,
         right=max(end.right, start.right),
+        left=start.left,
+        first=first,
+        last=last,
     )
 
 
@@ -220,7 +250,7 @@ def _assemble(pages: list[_Page], builder: BlockBuilder) -> str | None:
     levels = _heading_levels([u for (_, u), h in zip(units, headings) if h])
     for (page_number, unit), heading in zip(units, headings):
         if isinstance(unit, Table):
-            builder.add_table(unit.rows, page=page_number)
+            builder.add_table(unit.rows, page=page_number, header_rows=unit.header_rows)
         elif heading:
             builder.add_heading(" ".join(line.text for line in unit), page=page_number, level=levels[id(unit)])
         else:
