@@ -4,10 +4,13 @@ chunking that stays linear on huge inputs. Real pages of the shared corpora wher
 
 from __future__ import annotations
 
+import ctypes
 import io
 from pathlib import Path
 
 import docx
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import pytest
 
 from ragline.chunking import chunk_document, fingerprint
@@ -233,6 +236,79 @@ def test_currency_and_percent_cells_join_their_figures() -> None:
     first, second = (b.table for b in builder.blocks)
     assert first.rows[0] == ["Net sales", "$82,959", "$81,434"] and first.header == [["", "2022", "2021"]]
     assert second.rows == [["Americas", "40.1%"], ["Europe", "23.4%"]]
+
+
+def statement_pdf(pages: int = 3) -> bytes:
+    """A 10-Q style statement without ruling lines, written with PDFium: column headers in the
+    top margin of every page (where running headers live), "$" and "%" set apart from their
+    figures, a bold total row."""
+    pdf = pdfium.PdfDocument.new()
+    regular = pdfium_c.FPDFText_LoadStandardFont(pdf.raw, b"Helvetica")
+    bold = pdfium_c.FPDFText_LoadStandardFont(pdf.raw, b"Helvetica-Bold")
+
+    def put(page: pdfium.PdfPage, text: str, x: float, y: float, font=regular, size: float = 9.0) -> None:
+        obj = pdfium_c.FPDFPageObj_CreateTextObj(pdf.raw, font, size)
+        data = (text + "\0").encode("utf-16-le")
+        buffer = ctypes.create_string_buffer(data, len(data))
+        pdfium_c.FPDFText_SetText(obj, ctypes.cast(buffer, ctypes.POINTER(pdfium_c.FPDF_WCHAR)))
+        pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, x, y)
+        pdfium_c.FPDFPage_InsertObject(page.raw, obj)
+
+    rows = [
+        ("Net sales", "$", "82,959", "$", "81,434", regular),
+        ("Cost of sales", "", "47,074", "", "46,179", regular),
+        ("Gross margin", "", "35,885", "", "35,255", bold),
+        ("Gross margin percentage", "", "43.3", "%", "43.3", regular),
+    ]
+    for number in range(pages):
+        page = pdf.new_page(612, 792)
+        put(page, "Three Months Ended", 350, 725)
+        put(page, "June 25, 2022", 305, 713)
+        put(page, "June 26, 2021", 405, 713)
+        y = 698.0
+        for label, sign, this_year, sign_or_percent, last_year, font in rows:
+            put(page, label, 50, y, font)
+            shift = 40 - len(this_year) * 5  # right-aligned figures
+            if sign:
+                put(page, sign, 290, y, font)
+            put(page, this_year, 320 + shift, y, font)
+            if sign_or_percent:
+                put(page, sign_or_percent, 362 if sign_or_percent == "%" else 390, y, font)
+            put(page, last_year, 420 + shift, y, font)
+            y -= 14
+        put(page, f"Net sales rose in every region during quarter {number + 1}, driven by strong demand.", 50, y - 20)
+        put(page, f"Page {number + 1}", 290, 30)
+        pdfium_c.FPDFPage_GenerateContent(page.raw)
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def test_unruled_statement_keeps_rows_headers_and_figures_together() -> None:
+    doc = extract(statement_pdf(), "10-q.pdf")
+    tables = [b for b in doc.blocks if b.kind == "table"]
+    assert [t.page for t in tables] == [1, 2, 3]  # rows are not merged into a paragraph
+    table = tables[0].table
+    assert table.column_names() == ["", "Three Months Ended June 25, 2022", "Three Months Ended June 26, 2021"]
+    assert table.rows == [
+        ["Net sales", "$82,959", "$81,434"],
+        ["Cost of sales", "47,074", "46,179"],
+        ["Gross margin", "35,885", "35,255"],  # the bold total row is a row, not a heading
+        ["Gross margin percentage", "43.3%", "43.3"],
+    ]
+    assert not any(b.kind == "heading" for b in doc.blocks)
+    chunk = next(c for c in chunk_document(doc, 220, 40) if "Gross margin" in c.text)
+    assert "Gross margin | Three Months Ended June 25, 2022: 35,885 | Three Months Ended June 26, 2021: 35,255" in chunk.text
+    assert any("Net sales rose in every region" in b.text and b.kind == "text" for b in doc.blocks)
+
+
+@needs_corpora
+def test_unruled_adverse_event_table_in_a_protocol() -> None:
+    doc = read(NIH, "NCT06152367_Prot_000.pdf")
+    table = next(b for b in doc.blocks if b.table is not None and "Chills" in b.text)
+    assert table.page == 12
+    assert table.table.column_names() == ["System", "GRADE 3", "GRADE 4", "ALL EVENTS"]
+    assert ["Chills", "70 (13%)", "0 (0%)", "271 (52%)"] in table.table.rows
 
 
 def _line(text: str, bold: bool = True) -> _Line:
