@@ -48,7 +48,8 @@ _SENTENCE_ENDS = regex.compile(r"[.!?…。！？؟।॥።፧][\"'”’»)\]]
 _WORDS = regex.compile(r"\S+")
 _GRAPHEMES = regex.compile(r"\X")
 _NON_WORD = regex.compile(r"[^\p{L}\p{M}]+")
-_HEADER_SHARE = 5  # the context header gets at most 1/5 of the token budget
+_TRAILING_ID = regex.compile(r"\s\([^()]{2,40}\)$")
+_HEADER_SHARE = 6  # the context header gets at most 1/6 of the token budget (36 of 220)
 
 Piece = tuple[str, int, str]  # text, strength of the break before it, separator before it
 
@@ -101,7 +102,7 @@ def chunk_document(doc: ExtractedDocument, max_tokens: int, overlap_tokens: int)
 def context_header(descriptor: DocumentDescriptor, section_path: list[str], budget: int) -> str:
     """"title — entities — period — section > subsection" within `budget` tokens. What gives
     way first: the cover's entity lines, then outer sections, then the title's last words."""
-    title = _shortened(descriptor.title, budget // 2)  # a long protocol title leaves room for sections
+    title = _shortened(descriptor.title, budget * 3 // 5)  # a long protocol title leaves room for sections
     entities = [_entity_value(e) for e in descriptor.entities[:2]]
     entities = [e for e in entities if e and e.casefold() not in title.casefold()]
     period = [descriptor.period] if descriptor.period else []
@@ -120,11 +121,16 @@ def context_header(descriptor: DocumentDescriptor, section_path: list[str], budg
             return ""
 
 
-def _shortened(text: str, budget: int) -> str:
-    words = text.split()
-    while len(words) > 1 and count_tokens(" ".join(words)) > budget:
-        words.pop()
-    return " ".join(words) + ("…" if len(words) < len(text.split()) else "")
+def _shortened(title: str, budget: int) -> str:
+    """The title within `budget` tokens, cut at its end but keeping a trailing "(identifier)",
+    which is what tells documents of one series apart."""
+    found = _TRAILING_ID.search(title)
+    suffix = found.group() if found else ""
+    words = title[: len(title) - len(suffix)].split()
+    kept = len(words)
+    while kept > 1 and count_tokens(" ".join(words[:kept]) + suffix) > budget:
+        kept -= 1
+    return " ".join(words[:kept]) + ("…" if kept < len(words) else "") + suffix
 
 
 def _entity_value(entity: str) -> str:

@@ -64,7 +64,7 @@ def find_unruled_tables(textpage: pdfium.PdfTextPage, lines: list[LineLike]) -> 
 
     i = 0
     while i < len(lines):
-        if not _is_row(lines[i], cells_of(i) if _FIGURE.search(lines[i].text) else []):
+        if not _may_be_row(lines[i]) or not _is_row(lines[i], cells_of(i)):
             i += 1
             continue
         end = _run_end(lines, i, cells_of)
@@ -81,6 +81,7 @@ def find_unruled_tables(textpage: pdfium.PdfTextPage, lines: list[LineLike]) -> 
 def _cells(textpage: pdfium.PdfTextPage, line: LineLike) -> list[_Cell]:
     gap = max(line.size, 4.0) * _CELL_GAP
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+    box = [ctypes.byref(v) for v in (left, right, bottom, top)]
     result: list[_Cell] = []
     chars: list[str] = []
     x0 = x1 = None
@@ -91,7 +92,7 @@ def _cells(textpage: pdfium.PdfTextPage, line: LineLike) -> list[_Cell]:
             if chars:
                 chars.append(" ")
             continue
-        pdfium_c.FPDFText_GetCharBox(textpage, index, *(ctypes.byref(v) for v in (left, right, bottom, top)))
+        pdfium_c.FPDFText_GetCharBox(textpage, index, *box)
         if x1 is not None and left.value - x1 > gap and chars:
             result.append(_Cell("".join(chars).strip(), x0, x1))
             chars, x0 = [], None
@@ -101,6 +102,12 @@ def _cells(textpage: pdfium.PdfTextPage, line: LineLike) -> list[_Cell]:
     if chars:
         result.append(_Cell("".join(chars).strip(), x0, x1))
     return [_Cell(_SYMBOL_SPACE.sub("", c.text), c.x0, c.x1) for c in result if c.text]
+
+
+def _may_be_row(line: LineLike) -> bool:
+    """Cheap test before measuring characters: a row holds a figure after its first word and
+    ends with a figure or a mark (prose lines rarely do)."""
+    return _FIGURE.search(line.text) is not None and _is_value(line.text.rsplit(None, 1)[-1])
 
 
 def _is_value(text: str) -> bool:
@@ -124,7 +131,7 @@ def _run_end(lines: list[LineLike], start: int, cells_of) -> int:
         previous, line = lines[j - 1], lines[j]
         if previous.bottom - line.top > 2.5 * max(previous.top - previous.bottom, 1.0) or line.top > previous.top + 1:
             break
-        if _FIGURE.search(line.text) and _is_row(line, cells_of(j)):
+        if _may_be_row(line) and _is_row(line, cells_of(j)):
             end = j = j + 1
             continue
         if len(line.text) <= 80 and abs(line.left - lines[start].left) <= 2 * line.size and not _FIGURE.search(line.text):
@@ -135,7 +142,7 @@ def _run_end(lines: list[LineLike], start: int, cells_of) -> int:
 
 
 def _table(lines: list[LineLike], start: int, end: int, cells_of) -> tuple[list[int], Table] | None:
-    body = [cells_of(k) if _FIGURE.search(lines[k].text) else [] for k in range(start, end)]
+    body = [cells_of(k) if _may_be_row(lines[k]) else [] for k in range(start, end)]
     body = [cells or [_Cell(lines[k].text, lines[k].left, lines[k].left)] for k, cells in zip(range(start, end), body)]
     rows_with_figures = sum(1 for cells in body if len(cells) >= 2)
     if rows_with_figures < 2:
