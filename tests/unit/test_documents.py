@@ -343,3 +343,104 @@ def test_descriptor_round_trips_through_the_artifact() -> None:
     assert again.descriptor == doc.descriptor
     assert isinstance(again.descriptor, DocumentDescriptor) and again.descriptor.period == "quý 2/2022"
     assert isinstance(Table(rows=[["a"]]).column_names(), list)
+
+
+# --- through the pipeline steps -------------------------------------------------------------
+
+
+class _MemoryStorage:
+    """The artifact half of ObjectStorage, in memory (JSON round trips as through S3)."""
+
+    def __init__(self, documents: dict[str, bytes]) -> None:
+        self.documents = documents
+        self.objects: dict[str, str] = {}
+
+    def read_document(self, key: str, version_id: str | None = None):
+        from ragline.storage import StoredObject
+
+        data = self.documents[key]
+        return StoredObject(data=data, content_type=None, size=len(data))
+
+    def put_json(self, key: str, value) -> None:
+        import json
+
+        self.objects[key] = json.dumps(value)
+
+    def read_json(self, key: str):
+        import json
+
+        return json.loads(self.objects[key])
+
+    def put_jsonl(self, key: str, rows) -> None:
+        import json
+
+        self.objects[key] = "\n".join(json.dumps(row) for row in rows)
+
+    def read_jsonl(self, key: str):
+        import json
+
+        return [json.loads(line) for line in self.objects[key].splitlines()]
+
+
+class _RecordingIndex:
+    def __init__(self) -> None:
+        self.points = []
+
+    def ensure_collection(self, dimensions: int) -> None:
+        pass
+
+    def upsert(self, points) -> None:
+        self.points += points
+
+
+class _RecordingEmbedder:
+    """The hash embedder, remembering what it was asked to embed."""
+
+    def __init__(self) -> None:
+        from ragline.embeddings.hash_embedder import HashEmbedder
+
+        self.inner = HashEmbedder(64)
+        self.dimensions = 64
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts):
+        self.texts += texts
+        return self.inner.embed_documents(texts)
+
+
+@needs_corpora
+def test_index_payload_carries_document_context(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from ragline import pipeline
+    from ragline.catalog import SqlCatalog, ensure_migrated
+    from ragline.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    ensure_migrated(url)
+    name = "20071229X02007.pdf"
+    key = f"acme/{name}"
+    services = SimpleNamespace(
+        catalog=SqlCatalog(url),
+        storage=_MemoryStorage({key: (NTSB / name).read_bytes()}),
+        index=_RecordingIndex(),
+        embedder=_RecordingEmbedder(),
+        settings=Settings(),
+    )
+    record = services.catalog.register(tenant="acme", key=key, file_name=name, content_hash="v1", execution_id="e1")
+    doc = pipeline.DocumentRef(
+        document_id=record.document.id, tenant="acme", key=key, source=name, file_name=name, version="v1"
+    )
+    extracted = pipeline.extract_text(doc, "e1", services)
+    chunked = pipeline.chunk(doc, extracted, "e1", services)
+    for batch in chunked.batch_keys:
+        pipeline.embed_and_index(doc, batch, services)
+    points = services.index.points
+    assert len(points) == chunked.chunk_count > 3
+    analysis = next(p for p in points if "attempting to land" in p.text)
+    assert analysis.title == "National Transportation Safety Board Aviation Accident Final Report (NYC08CA055)"
+    assert analysis.section_path[-1] == "Analysis" and analysis.heading == "Analysis"
+    assert analysis.context.endswith("Piper PA-22-150 — Analysis")
+    assert (analysis.document_date, analysis.language, analysis.period) == ("2007-12-08", "en", None)
+    assert analysis.fingerprint and not analysis.text.startswith(analysis.context)
+    assert f"{analysis.context}\n{analysis.text}" in services.embedder.texts  # the header is embedded

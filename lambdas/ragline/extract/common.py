@@ -31,7 +31,10 @@ def clean_text(text: str) -> str:
 
 def one_line(text: str) -> str:
     """Collapse all whitespace (for headings and table cells). Called per cell of large CSVs,
-    so it does only what a single line needs: NFC, no invisible characters, single spaces."""
+    so it does only what a single line needs: NFC, no invisible characters, single spaces; and
+    nothing at all for the plain ASCII cells that make up most of such files."""
+    if text.isascii() and text.isprintable() and "  " not in text and text.strip() == text:
+        return text
     return " ".join(unicodedata.normalize("NFC", _INVISIBLE.sub("", text)).split())
 
 

@@ -17,7 +17,7 @@ _ROWS_PER_BLOCK = 50  # a block is a table; the chunker splits bigger ones at ro
 
 def extract_csv(text: str, file_name: str) -> ExtractedDocument:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text, file_name))
-    rows = [[_cell(cell) for cell in row] for row in reader]
+    rows = [[one_line(cell) for cell in row] for row in reader]
     rows = [row for row in rows if any(row)]
     header, records = (rows[0], rows[1:]) if len(rows) > 1 else ([], rows)
     width = max((len(r) for r in rows), default=0)
@@ -27,13 +27,6 @@ def extract_csv(text: str, file_name: str) -> ExtractedDocument:
         block = records[start : start + _ROWS_PER_BLOCK]
         builder.add_table(([header] if header else []) + block, header_rows=1 if header else 0)
     return ExtractedDocument(file_type="csv", title=PurePosixPath(file_name).stem, blocks=builder.blocks)
-
-
-def _cell(cell: str) -> str:
-    """one_line, skipped for the plain ASCII cells that make up most of a large file."""
-    if cell.isascii() and cell.isprintable() and "  " not in cell and cell.strip() == cell:
-        return cell
-    return one_line(cell)
 
 
 def _delimiter(text: str, file_name: str) -> str:
