@@ -25,13 +25,53 @@ def point_id_for(document_id: str, chunk_index: int) -> str:
 FileType = Literal["pdf", "docx", "html", "markdown", "text", "csv"]
 
 
+Language = Literal["en", "vi", "other"]
+
+
+class DocumentDescriptor(BaseModel):
+    """Whose and when a document is, found once at extract time (metadata, cover page).
+
+    Every chunk of a filing says "total net sales"; only the descriptor says which company,
+    which report and which period. It feeds each chunk's context header (embedded and
+    sparse-indexed) and the index payload, where retrieval can filter or boost on it.
+    """
+
+    title: str  # distinguishing: never only a form header every document of its kind shares
+    file_name: str
+    date: str | None = None  # ISO 8601 (YYYY-MM-DD): the date the cover page states, else metadata
+    period: str | None = None  # as written: "three months ended June 25, 2022", "Q2 2022"
+    entities: list[str] = Field(default_factory=list)  # cover-page lines: issuer, sponsor, identifiers
+    language: Language = "other"
+
+
+class Table(BaseModel):
+    """A table as rows of cells: the header row(s) and a caption, so that each figure can be
+    rendered with its row label and column header wherever the chunker cuts the table."""
+
+    header: list[list[str]] = Field(default_factory=list)  # header rows, top to bottom
+    rows: list[list[str]]  # body rows; the first cell is usually the row label
+    caption: str | None = None
+
+    def column_names(self) -> list[str]:
+        """One name per column: the header rows' cells stacked ("Three Months Ended" over
+        "June 25, 2022" -> "Three Months Ended June 25, 2022")."""
+        width = max((len(r) for r in self.header + self.rows), default=0)
+        names = []
+        for i in range(width):
+            parts = [row[i] for row in self.header if i < len(row) and row[i]]
+            names.append(" ".join(dict.fromkeys(parts)))
+        return names
+
+
 class Block(BaseModel):
     """A run of text at a known position: a paragraph, a table (rows in reading order), a heading."""
 
-    text: str
+    text: str  # for tables: rows as "cell | cell" lines (the header rows first)
     page: int | None = None  # 1-based; None for formats without pages
     heading: str | None = None  # the nearest section heading above this block
+    section_path: list[str] = Field(default_factory=list)  # enclosing headings, outermost first
     kind: Literal["text", "table", "heading"] = "text"
+    table: Table | None = None  # set for kind "table"
 
 
 class ExtractedDocument(BaseModel):
@@ -39,15 +79,24 @@ class ExtractedDocument(BaseModel):
     title: str | None = None
     page_count: int | None = None
     blocks: list[Block]
+    metadata_date: str | None = None  # ISO date from the file's metadata (a PDF's CreationDate)
+    descriptor: DocumentDescriptor | None = None  # always set by ragline.extract.extract
 
 
 class Chunk(BaseModel):
     index: int
-    text: str
+    text: str  # the passage as written: what answers quote and citations show
     token_count: int
     page_start: int | None = None
     page_end: int | None = None
     heading: str | None = None
+    section_path: list[str] = Field(default_factory=list)  # enclosing headings, outermost first
+    context: str = ""  # "title — period — section > subsection": embedded and indexed with the text
+    fingerprint: str = ""  # hash of the normalised text: equal for near-verbatim repeats (boilerplate)
+
+    def indexed_text(self) -> str:
+        """What the embedder and the sparse index see: the context header, then the passage."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
 
 
 class SparseVector(BaseModel):
@@ -70,6 +119,13 @@ class IndexPoint(BaseModel):
     page_start: int | None = None
     page_end: int | None = None
     heading: str | None = None
+    # Document context (from DocumentDescriptor and Chunk), for citations, filters and boosts.
+    section_path: list[str] = Field(default_factory=list)
+    context: str | None = None  # the chunk's context header, as embedded
+    document_date: str | None = None  # ISO date
+    period: str | None = None
+    language: str | None = None
+    fingerprint: str | None = None
     dense: list[float] | None = None
     sparse: SparseVector | None = None
 
@@ -89,6 +145,12 @@ class Hit(BaseModel):
     page_start: int | None = None
     page_end: int | None = None
     heading: str | None = None
+    section_path: list[str] = Field(default_factory=list)
+    context: str | None = None
+    document_date: str | None = None
+    period: str | None = None
+    language: str | None = None
+    fingerprint: str | None = None
 
 
 class DocumentStatus(str, Enum):

@@ -19,6 +19,7 @@ from ragline.errors import DocumentError, NotFoundError
 from ragline.extract import extract
 from ragline.models import (
     Chunk,
+    DocumentDescriptor,
     DocumentStatus,
     ExtractedDocument,
     IndexPoint,
@@ -153,13 +154,15 @@ def chunk(doc: DocumentRef, extracted: ExtractedRef, execution_id: str, services
     services.catalog.set_step(doc.document_id, "chunk", execution_id=execution_id)
     document = ExtractedDocument.model_validate(services.storage.read_json(extracted.text_key))
     chunks = chunk_document(document, settings.chunk_tokens, settings.chunk_overlap_tokens)
+    descriptor = document.descriptor.model_dump(mode="json") if document.descriptor else None
     if not chunks:
         raise DocumentError(f"{doc.file_name}: no text to index after extraction; check the file has readable text")
     batch_keys = []
     for start in range(0, len(chunks), settings.chunks_per_batch):
         key = f"{doc.artifacts}chunks/batch-{start // settings.chunks_per_batch:05d}.jsonl"
         rows = [
-            {"chunk": c.model_dump(mode="json"), "file_type": extracted.file_type, "title": extracted.title}
+            {"chunk": c.model_dump(mode="json"), "file_type": extracted.file_type, "title": extracted.title,
+             "descriptor": descriptor}
             for c in chunks[start : start + settings.chunks_per_batch]
         ]
         services.storage.put_jsonl(key, rows)
@@ -172,7 +175,7 @@ def embed_and_index(doc: DocumentRef, batch_key: str, services: Services) -> dic
     rows = services.storage.read_jsonl(batch_key)
     chunks = [Chunk.model_validate(row["chunk"]) for row in rows]
     embedder, index = services.embedder, services.index
-    dense = embedder.embed_documents([c.text for c in chunks])
+    dense = embedder.embed_documents([c.indexed_text() for c in chunks])
     index.ensure_collection(embedder.dimensions)
     index.upsert(
         [
@@ -190,12 +193,28 @@ def embed_and_index(doc: DocumentRef, batch_key: str, services: Services) -> dic
                 page_end=c.page_end,
                 heading=c.heading,
                 dense=vector,
-                sparse=sparse_document_vector(c.text),
+                sparse=sparse_document_vector(c.indexed_text()),
+                **document_context_fields(c, row.get("descriptor")),
             )
             for c, row, vector in zip(chunks, rows, dense)
         ]
     )
     return {"points": len(chunks), "embedding_tokens": sum(c.token_count for c in chunks)}
+
+
+def document_context_fields(chunk: Chunk, descriptor: dict[str, Any] | None) -> dict[str, Any]:
+    """The payload fields that say whose, where and when a chunk is (issue 8): its section path
+    and context header, and the document's date, period and language. Batches written before
+    descriptors existed carry none; their chunks are indexed without them."""
+    fields: dict[str, Any] = {
+        "section_path": chunk.section_path,
+        "context": chunk.context or None,
+        "fingerprint": chunk.fingerprint or None,
+    }
+    if descriptor is not None:
+        document = DocumentDescriptor.model_validate(descriptor)
+        fields |= {"document_date": document.date, "period": document.period, "language": document.language}
+    return fields
 
 
 def finalize(doc: DocumentRef, chunked: ChunkedRef, execution_id: str, services: Services) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import regex
 from docx.enum.style import WD_STYLE_TYPE
 from PIL import Image
 
+from ragline.chunking import chunk_document
 from ragline.errors import DocumentError
 from ragline.extract import extract
 from ragline.models import ExtractedDocument
@@ -229,14 +230,22 @@ def test_csv_sniffed_dialect_and_labelled_rows() -> None:
     writer.writerows([["Tên", "Thành phố", "Ghi chú"], ["An", "Hà Nội", "thích phở; cà phê"], ["Bình", "Huế", ""]])
     doc = extract(buffer.getvalue().encode("utf-8"), "khach-hang")  # no extension: sniffed
     assert doc.file_type == "csv"
-    rows = [b for b in doc.blocks if b.kind == "table"][0].text.split("\n")
-    assert rows == ["Tên: An | Thành phố: Hà Nội | Ghi chú: thích phở; cà phê", "Tên: Bình | Thành phố: Huế"]
+    table = [b for b in doc.blocks if b.kind == "table"][0]
+    assert table.table.header == [["Tên", "Thành phố", "Ghi chú"]]
+    assert table.table.rows == [["An", "Hà Nội", "thích phở; cà phê"], ["Bình", "Huế"]]
+    rows = chunk_document(doc, 220, 0)[0].text.split("\n")
+    assert rows == [
+        "Tên | Thành phố | Ghi chú",
+        "Tên: An | Thành phố: Hà Nội | Ghi chú: thích phở; cà phê",
+        "Tên: Bình | Thành phố: Huế",
+    ]
 
 
 def test_tsv_by_extension() -> None:
     doc = extract("Món\tGiá\nPhở\t50000\n".encode("utf-8"), "menu.tsv")
     assert doc.file_type == "csv"
-    assert block_with(doc, "Phở").text == "Món: Phở | Giá: 50000"
+    assert block_with(doc, "Phở").text == "Món | Giá\nPhở | 50000"
+    assert chunk_document(doc, 220, 0)[0].text == "Món | Giá\nMón: Phở | Giá: 50000"
 
 
 def test_content_sniffing_without_helpful_names() -> None:
@@ -254,7 +263,7 @@ def test_ntsb_report_pages_headings_and_tables() -> None:
     doc = extract((NTSB / "20071229X02007.pdf").read_bytes(), "20071229X02007.pdf")
     assert doc.file_type == "pdf"
     assert doc.page_count == 4
-    assert doc.title == "National Transportation Safety Board Aviation Accident Final Report"
+    assert doc.title == "National Transportation Safety Board Aviation Accident Final Report (NYC08CA055)"
     narrative = block_with(doc, "misjudged clearance over obstacles")
     assert narrative.page == 1 and narrative.heading == "Probable Cause and Findings"
     assert block_with(doc, "attempting to land a Piper PA-22-150").heading == "Analysis"
@@ -303,7 +312,8 @@ def test_non_latin_pdfs() -> None:
     assert thai.title == "โครงการวิจัยฉบับย่อ"
     arabic = extract((NIH / "NCT06152952_Prot_000.pdf").read_bytes(), "arabic.pdf")
     assert any(regex.search(r"\p{Arabic}{4}", b.text) for b in arabic.blocks)
-    assert arabic.title == "Research Proposal Form"  # not the file name in the metadata
+    # not the file name in the metadata; a generic form title gets the file's name to tell it apart
+    assert arabic.title == "Research Proposal Form (arabic)"
 
 
 @needs_corpora

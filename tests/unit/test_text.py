@@ -102,3 +102,19 @@ def test_estimate_tracks_a_real_subword_tokenizer() -> None:
     text = _ntsb_text()
     real = len(tokenizer.encode(text, add_special_tokens=False).ids)
     assert 1.0 <= count_tokens(text) / real <= 1.4
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["id: 5 | amount: 17.5 | note: some note here", "Gross margin\t$6,018 (12.5%)\r\n", "a\x0bb\x0cc", "x" * 40, "1234567 !!"],
+)
+def test_ascii_fast_path_counts_like_the_unicode_patterns(text: str) -> None:
+    """count_tokens takes a faster path for ASCII text; it must count exactly as the general one."""
+    from ragline import text as module
+
+    general = len(module._SINGLE_TOKENS.findall(text))
+    for word in module._WORDS.findall(text):
+        n = len(word)
+        general += 1 if n <= 6 else 2 if n <= 10 else 2 + (n - 7) // 4
+    general += sum((len(d) + 2) // 3 for d in module._DIGITS.findall(text))
+    assert count_tokens(text) == general

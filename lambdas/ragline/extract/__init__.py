@@ -1,4 +1,5 @@
-"""Text extraction: bytes of any supported document -> blocks with page and heading positions.
+"""Text extraction: bytes of any supported document -> blocks with page and heading positions,
+and the document's descriptor (distinguishing title, date, period, entities, language).
 
 `extract` is the only entry point. It never lets a library exception escape: anything wrong
 with the document becomes a DocumentError whose message names the file and says what to do.
@@ -10,6 +11,7 @@ from collections.abc import Callable
 
 from ragline.errors import DocumentError
 from ragline.extract.csvfile import extract_csv
+from ragline.extract.descriptor import describe
 from ragline.extract.docx import extract_docx
 from ragline.extract.html import extract_html
 from ragline.extract.markdown import extract_markdown
@@ -68,8 +70,10 @@ def extract(data: bytes, file_name: str, content_type: str | None = None) -> Ext
         raise DocumentError(
             f"{file_name} contains no text to index. If it is a scan or an image, run OCR on it first."
         )
-    if not document.title:
-        document.title = _first_line(document)
+    document.descriptor = describe(
+        document.blocks, file_name, document.title or _first_line(document), document.metadata_date
+    )
+    document.title = document.descriptor.title
     return document
 
 

@@ -1,5 +1,6 @@
-"""CSV and TSV: one line per record, each cell labelled with its column ("Name: An | Age: 31"),
-so any chunk of rows is self-describing without the header line."""
+"""CSV and TSV as tables: the first record is the header row, and every block of records is a
+table that carries it, so each chunk of rows repeats the header and labels each value with its
+column ("Name: An | Age: 31"): any chunk of rows is self-describing."""
 
 from __future__ import annotations
 
@@ -19,19 +20,15 @@ def extract_csv(text: str, file_name: str) -> ExtractedDocument:
     rows = [[one_line(cell) for cell in row] for row in reader]
     rows = [row for row in rows if any(row)]
     header, records = (rows[0], rows[1:]) if len(rows) > 1 else ([], rows)
+    width = max((len(r) for r in rows), default=0)
+    header = header + [f"column {i + 1}" for i in range(len(header), width)] if header else []
     builder = BlockBuilder()
-    if header:
-        builder.add_text(" | ".join(header))
     for start in range(0, len(records), _ROWS_PER_BLOCK):
-        builder.add_table([[_labelled(header, record)] for record in records[start : start + _ROWS_PER_BLOCK]])
+        block = records[start : start + _ROWS_PER_BLOCK]
+        builder.add_table(([header] if header else []) + block, header_rows=1 if header else 0)
     return ExtractedDocument(file_type="csv", title=PurePosixPath(file_name).stem, blocks=builder.blocks)
 
 
 def _delimiter(text: str, file_name: str) -> str:
     """Detected from the content; else tab for .tsv files and comma otherwise."""
     return csv_delimiter(text) or ("\t" if file_name.lower().endswith(".tsv") else ",")
-
-
-def _labelled(header: list[str], record: list[str]) -> str:
-    names = header + [f"column {i + 1}" for i in range(len(header), len(record))]
-    return " | ".join(f"{name}: {value}" if name else value for name, value in zip(names, record) if value)

@@ -25,9 +25,9 @@ def extract_docx(data: bytes, file_name: str) -> ExtractedDocument:
     builder = BlockBuilder()
     for item in _body_items(document):
         if isinstance(item, Table):
-            builder.add_table(_table_rows(item))
-        elif _is_heading(item):
-            builder.add_heading(item.text)
+            builder.add_table(_table_rows(item), header_rows=_repeated_header_rows(item))
+        elif (level := _heading_level(item)) is not None:
+            builder.add_heading(item.text, level=level)
         else:
             builder.add_text(item.text)
     title = one_line(document.core_properties.title or "")
@@ -52,23 +52,40 @@ def _body_items(document: Document) -> Iterator[Paragraph | Table]:
     yield from walk(document.element.body)
 
 
-def _is_heading(paragraph: Paragraph) -> bool:
-    if _outline_level(paragraph._p) not in (None, _BODY_OUTLINE_LEVEL):
-        return True
+def _heading_level(paragraph: Paragraph) -> int | None:
+    """1 for Title and Heading 1 (or outline level 0), 2 for Heading 2, ...; None for body text.
+    Custom styles based on a heading style inherit its level."""
+    level = _outline_level(paragraph._p)
+    if level not in (None, _BODY_OUTLINE_LEVEL):
+        return int(level) + 1
     style: BaseStyle | None = paragraph.style
     while style is not None:
         name = (style.name or "").lower()
-        if name == "title" or name.startswith("heading"):
-            return True
-        if _outline_level(style.element) not in (None, _BODY_OUTLINE_LEVEL):
-            return True
+        if name == "title":
+            return 1
+        if name.startswith("heading"):
+            digits = "".join(ch for ch in name if ch.isdigit())
+            return int(digits) if digits else 1
+        level = _outline_level(style.element)
+        if level not in (None, _BODY_OUTLINE_LEVEL):
+            return int(level) + 1
         style = style.base_style
-    return False
+    return None
 
 
 def _outline_level(element) -> str | None:
     values = element.xpath("./w:pPr/w:outlineLvl/@w:val")
     return values[0] if values else None
+
+
+def _repeated_header_rows(table: Table) -> int | None:
+    """Leading rows marked "repeat as header row" (w:tblHeader); None when unmarked (guessed)."""
+    count = 0
+    for tr in table._tbl.tr_lst:
+        if not tr.xpath("./w:trPr/w:tblHeader"):
+            break
+        count += 1
+    return count if 0 < count < len(table._tbl.tr_lst) else None
 
 
 def _table_rows(table: Table) -> list[list[str]]:

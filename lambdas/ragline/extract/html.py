@@ -65,7 +65,9 @@ class _Walker:
             self.builder.add_heading(tag.get_text(" "))
         elif name == "table":
             self.flush()
-            self.builder.add_table(_table_rows(tag))
+            rows, header_rows = _table_rows(tag)
+            caption = tag.find("caption")
+            self.builder.add_table(rows, header_rows=header_rows, caption=caption.get_text(" ") if caption else None)
         elif name == "pre":
             self.flush()
             self.builder.add_text(tag.get_text())
@@ -83,7 +85,24 @@ class _Walker:
         self.inline = []
 
 
-def _table_rows(table: Tag) -> list[list[str]]:
-    """Rows of this table only (a nested table's rows stay inside their cell's text)."""
+def _table_rows(table: Tag) -> tuple[list[list[str]], int | None]:
+    """Rows of this table only (a nested table's rows stay inside their cell's text), and how
+    many leading rows are headers: rows in <thead> or made only of <th> cells (None: unmarked,
+    the builder guesses). A cell spanning columns (colspan) is repeated across them, so that
+    stacked headers line up with the columns below."""
     rows = [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
-    return [[cell.get_text(" ") for cell in tr.find_all(["td", "th"], recursive=False)] for tr in rows]
+    cells_of = [tr.find_all(["td", "th"], recursive=False) for tr in rows]
+    texts = [[text for cell in cells for text in [cell.get_text(" ")] * _span(cell)] for cells in cells_of]
+    header_rows = 0
+    for tr, cells in zip(rows, cells_of):
+        if not cells or not (tr.find_parent("thead") or all(cell.name == "th" for cell in cells)):
+            break
+        header_rows += 1
+    return texts, header_rows if header_rows and header_rows < len(rows) else None
+
+
+def _span(cell: Tag) -> int:
+    try:
+        return max(1, min(int(str(cell.get("colspan", "1")).strip() or 1), 50))
+    except ValueError:
+        return 1

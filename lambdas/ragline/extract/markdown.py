@@ -50,13 +50,16 @@ def _block(tokens: list[Token], i: int, builder: BlockBuilder) -> int:
 
 def _table(tokens: list[Token], i: int, builder: BlockBuilder) -> int:
     rows: list[list[str]] = []
+    header_rows = 0
     while tokens[i].type != "table_close":
+        if tokens[i].type == "thead_close":
+            header_rows = len(rows)
         if tokens[i].type == "tr_open":
             rows.append([])
         elif tokens[i].type == "inline":
             rows[-1].append(_inline_text(tokens[i]))
         i += 1
-    builder.add_table(rows)
+    builder.add_table(rows, header_rows=header_rows if 0 < header_rows < len(rows) else None)
     return i + 1
 
 

@@ -20,7 +20,8 @@ import pypdfium2.raw as pdfium_c
 import regex
 
 from ragline.errors import DocumentError
-from ragline.extract.common import BlockBuilder, clean_text, one_line
+from ragline.extract.common import BlockBuilder, clean_text, is_numeric_cell, one_line
+from ragline.extract.pdf_columns import find_unruled_tables
 from ragline.extract.pdf_tables import Table, find_tables
 from ragline.models import ExtractedDocument
 
@@ -33,6 +34,9 @@ _BOLD_NAME = regex.compile(r"bold|black|heavy|semibold|demi", regex.IGNORECASE)
 _DIGITS = regex.compile(r"\p{N}+")
 _TOC_LEADER = regex.compile(r"(?:\.{4,}|…{2,}|(?:\. ){4,}|_{4,})\s*\S*$")
 _NUMBERED = regex.compile(r"^(?:\p{N}+(?:\.\p{N}+)*\.?|[IVXLC]+\.|\p{Lu}\.|[一二三四五六七八九十]+、)\s*\p{L}")
+_SECTION_NUMBER = regex.compile(r"^\p{N}+(?:\.\p{N}+)*\.?(?=\s)")
+_PAGE_NUMBER = regex.compile(r"^[\W_]*(?:\p{N}+|[ivxlc]+)(?:\s*(?:/|of)\s*\p{N}+)?[\W_]*$", regex.IGNORECASE)
+_TOC_PAGE = regex.compile(r"\p{L}\S*\s+\p{N}{1,3}$")
 _LIST_ITEM = regex.compile(r"^(?:[•◦▪▫●○■□‣⁃–—*-]|\p{N}+[.)]|\p{L}[.)])\s")
 _LETTER = regex.compile(r"\p{L}")
 _CJK_EDGE = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]")
@@ -50,6 +54,9 @@ class _Line:
     top: float
     bottom: float
     right: float
+    left: float = 0.0
+    first: int = -1  # indices of its first and last characters in the text page
+    last: int = -1
 
     @property
     def height(self) -> float:
@@ -130,10 +137,33 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> _Page:
             elif id(table) not in placed:  # the table goes where its first line was
                 placed.add(id(table))
                 items.append(table)
-        return _Page(number=index + 1, height=page.get_height(), items=items)
+        return _Page(number=index + 1, height=page.get_height(), items=_with_unruled_tables(textpage, items))
     finally:
         textpage.close()
         page.close()
+
+
+def _with_unruled_tables(textpage: pdfium.PdfTextPage, items: list[_Line | Table]) -> list[_Line | Table]:
+    """Each run of lines between ruled tables, with its unruled tables (pdf_columns) in place of
+    their lines."""
+    result: list[_Line | Table] = []
+    run: list[_Line] = []
+    for item in [*items, None]:
+        if isinstance(item, _Line):
+            run.append(item)
+            continue
+        tables = find_unruled_tables(textpage, run)
+        consumed = {k for indices, _ in tables for k in indices}
+        placed_at = {min(indices): table for indices, table in tables}
+        for k, line in enumerate(run):
+            if k in placed_at:
+                result.append(placed_at[k])  # where its first line was, in reading order
+            elif k not in consumed:
+                result.append(line)
+        run = []
+        if item is not None:
+            result.append(item)
+    return result
 
 
 def _line(textpage: pdfium.PdfTextPage, match: regex.Match) -> _Line | None:
@@ -154,6 +184,9 @@ def _line(textpage: pdfium.PdfTextPage, match: regex.Match) -> _Line | None:
         top=start.top,
         bottom=start.bottom,
         right=max(end.right, start.right),
+        left=start.left,
+        first=first,
+        last=last,
     )
 
 
@@ -169,8 +202,10 @@ def _is_bold(textpage: pdfium.PdfTextPage, index: int) -> bool:
 
 def _drop_running_headers(pages: list[_Page]) -> None:
     """Remove lines repeated in the top or bottom margin of three or more pages (two in short
-    documents): running headers and footers, "Page 3 of 28"; and bare page numbers. They are
-    noise in every chunk and never an answer. Digits are ignored when comparing lines."""
+    documents): running headers and footers, "Page 3 of 28"; and bare page numbers ("12",
+    "- 3 -", "iv"). They are noise in every chunk and never an answer. Digits are ignored when
+    comparing lines. A line of figures near the top ("2022 2021", a table's column header) is
+    not a page number and stays."""
 
     def signature(line: _Line) -> str:
         return _DIGITS.sub("#", line.text.casefold())
@@ -188,7 +223,7 @@ def _drop_running_headers(pages: list[_Page]) -> None:
         return sig in repeated or (len(sig) >= 5 and any(r.startswith(sig) or r.endswith(sig) for r in repeated))
 
     for page, lines in zip(pages, margins):
-        drop = {id(li) for li in lines if running(li) or not _LETTER.search(li.text)}
+        drop = {id(li) for li in lines if running(li) or _PAGE_NUMBER.match(li.text)}
         page.items = [item for item in page.items if id(item) not in drop]
 
 
@@ -212,11 +247,12 @@ def _assemble(pages: list[_Page], builder: BlockBuilder) -> str | None:
         if paragraph:
             units.append((page.number, paragraph))
     headings = _headings([unit for _, unit in units], body)
+    levels = _heading_levels([u for (_, u), h in zip(units, headings) if h])
     for (page_number, unit), heading in zip(units, headings):
         if isinstance(unit, Table):
-            builder.add_table(unit.rows, page=page_number)
+            builder.add_table(unit.rows, page=page_number, header_rows=unit.header_rows)
         elif heading:
-            builder.add_heading(" ".join(line.text for line in unit), page=page_number)
+            builder.add_heading(" ".join(line.text for line in unit), page=page_number, level=levels[id(unit)])
         else:
             builder.add_text(_join_lines(unit), page=page_number)
     return _cover_title(units, body)
@@ -244,6 +280,21 @@ def _headings(units: list[list[_Line] | Table], body_size: float) -> list[bool]:
             flags[i:j] = [False] * (j - i)
         i = max(j, i + 1)
     return flags
+
+
+def _heading_levels(headings: list[list[_Line]]) -> dict[int, int]:
+    """Nesting level of each heading paragraph (by id): a numbered heading's depth ("6.5.3" is
+    3); otherwise its rank among the heading styles by size, larger first, bold before plain.
+    The section path of every block comes from these levels."""
+    styles = sorted({(p[0].style()[0], p[0].bold) for p in headings}, reverse=True)
+    levels = {}
+    for paragraph in headings:
+        number = _SECTION_NUMBER.match(paragraph[0].text)
+        if number:
+            levels[id(paragraph)] = min(number.group().rstrip(".").count(".") + 1, 6)
+        else:
+            levels[id(paragraph)] = min(styles.index((paragraph[0].style()[0], paragraph[0].bold)) + 1, 6)
+    return levels
 
 
 def _body_size(lines: list[_Line]) -> float:
@@ -301,6 +352,11 @@ def _is_heading(paragraph: list[_Line], body_size: float) -> bool:
         return False
     if text[-1] in ".,;:!?。，；：" or _TOC_LEADER.search(text):
         return False
+    if _SECTION_NUMBER.match(text) and _TOC_PAGE.search(text):
+        return False  # "2.3.1 Known Potential Risks 12": a table-of-contents entry
+    figures = sum(is_numeric_cell(token) for token in text.split()[1:])
+    if figures >= 2 or (figures and figures * 3 >= len(text.split())):
+        return False  # a bold total row of a table ("Gross margin 6,018 6,535"), not a section
     larger = first.size >= body_size * 1.15
     bold = first.bold and last.bold_end
     numbered = len(paragraph) == 1 and len(text.split()) <= 12 and _NUMBERED.match(text) is not None

@@ -4,7 +4,7 @@ pdfplumber finds tables well, but it parses every page through pdfminer in pure 
 (≈15 pages/s on the sample protocols), so it cannot meet the extraction budget. This is the
 same "lattice" idea on pdfium's data: collect horizontal and vertical rulings, group the ones
 that cross into grids, and read each cell's text with pdfium's bounded-text call. Tables
-without rulings are left to the normal line flow, which keeps their text in reading order.
+without rulings are found from word positions instead (pdf_columns).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ _MAX_DEPTH = 8  # nested form XObjects
 class Table:
     bbox: tuple[float, float, float, float]  # left, bottom, right, top in PDF points
     rows: list[list[str]]
+    header_rows: int | None = None  # leading rows known to be column headers; None: guessed later
 
     def contains(self, x: float, y: float) -> bool:
         left, bottom, right, top = self.bbox
