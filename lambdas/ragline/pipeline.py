@@ -162,26 +162,32 @@ def register(obj: S3Object, execution_id: str, services: Services) -> DocumentRe
     delete happened) is ``stale`` or ``gone`` and does nothing: the later event settles the
     key, and the reconciler catches a lost one."""
     storage = services.storage
-    key = next((k for k in key_candidates(obj.key) if storage.document_exists(k)), obj.key)
+    tenant_of(obj.key, f"s3://{obj.bucket}/")  # refuse keys no tenant could reach, before any read
+    key, current = obj.key, None
+    for candidate in key_candidates(obj.key):
+        current = storage.current_version(candidate)
+        if current is not None:
+            key = candidate
+            break
     obj = obj.model_copy(update={"key": key})
     tenant = obj.tenant
     skipped = DocumentRef(
         document_id=document_id_for(tenant, key), tenant=tenant, key=key, source=obj.source,
         file_name=posixpath.basename(key), version="", version_id=obj.version_id,
     )  # fmt: skip
-    current = storage.current_version(key)
     if current is None:
         return skipped.model_copy(update={"outcome": RegisterOutcome.gone})
     if obj.version_id is not None and current.version_id is not None and current.version_id != obj.version_id:
         return skipped.model_copy(update={"outcome": RegisterOutcome.stale})
-    content_hash, size = storage.document_sha256(key, obj.version_id)
+    version_id = obj.version_id or current.version_id  # pin what extract reads to what is hashed
+    content_hash, size = storage.document_sha256(key, version_id)
     result = services.catalog.register(
         tenant=tenant,
         key=key,
         file_name=posixpath.basename(key),
         content_hash=content_hash,
         etag=obj.etag or current.etag,
-        version_id=obj.version_id,
+        version_id=version_id,
         size_bytes=size,
         execution_id=execution_id,
         sequencer=obj.sequencer,
@@ -190,8 +196,8 @@ def register(obj: S3Object, execution_id: str, services: Services) -> DocumentRe
     record = result.document
     assert record is not None
     return skipped.model_copy(update={
-        "file_name": record.file_name, "version": content_hash, "revision": record.revision,
-        "outcome": result.outcome,
+        "file_name": record.file_name, "version": content_hash, "version_id": version_id,
+        "revision": record.revision, "outcome": result.outcome,
     })  # fmt: skip
 
 

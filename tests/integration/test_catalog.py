@@ -247,7 +247,8 @@ def test_mark_failed_keeps_step_and_reason(catalog: SqlCatalog, tenant: str) -> 
     assert failed.status == DocumentStatus.failed
     assert (failed.step, failed.error) == ("extract", reason)
     assert catalog.get(tenant, doc.id).error == reason
-    long_reason = catalog.mark_failed(doc.id, "extract", "é" * 10_000, execution_id="exec-1").error
+    other = _register(catalog, tenant, name="other.pdf").document
+    long_reason = catalog.mark_failed(other.id, "extract", "é" * 10_000, execution_id="exec-1").error
     assert long_reason is not None and len(long_reason) == 4000 and long_reason.endswith("…")
 
 

@@ -378,7 +378,9 @@ class SqlCatalog:
                     if values is None:
                         return outcome, current
                     now = self._now()
-                    values = {**values, "updated_at": now, "sequencer": highest_sequencer(sequencer, current)}
+                    values = {**values, "sequencer": highest_sequencer(sequencer, current)}
+                    if "status" in values:  # a takeover; an unchanged re-upload keeps updated_at
+                        values["updated_at"] = now
                     if current is None:
                         connection.execute(
                             insert(documents).values(
