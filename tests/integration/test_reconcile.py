@@ -8,7 +8,11 @@ import uuid
 import pytest
 from sqlalchemy import delete
 
+from rich.console import Console
+
 from ragline.catalog.schema import documents
+from ragline_local.commands import reconcile as reconcile_command
+from ragline_local.runtime import StackError
 from ragline.models import IndexPoint, document_id_for, point_id_for
 from tests.support.races import Harness, document_text
 from tests.support.settings import settings_env
@@ -87,7 +91,16 @@ def test_reconciler_leaves_running_ingestions_alone(harness):
     harness.put(key, document_text(1, 40))
     harness.wait_for_step(key, tenant, ("embed_and_index",))
     with settings_env(RAGLINE_STUCK_AFTER_S="0"):
-        report = harness.reconcile([tenant])["tenants"][0]
-    assert report["stuck"] == [] and report["orphan_rows"] == []
+        report = reconcile_command.run(harness.endpoints, [tenant])  # what `ragline reconcile` runs
+    (only,) = report.tenants
+    assert only.stuck == [] and only.orphan_rows == [] and only.objects == 1
+    console = Console(record=True, width=120)
+    reconcile_command.print_report(console, report)
+    assert tenant in console.export_text()
     harness.wait_idle()
     assert harness.violations(tenant, [key]) == []
+
+
+def test_reconcile_command_needs_a_running_stack():
+    with pytest.raises(StackError, match="ragline dev"):
+        reconcile_command.run(None)
