@@ -72,10 +72,11 @@ def environment(spec: FunctionSpec, r: FunctionResources) -> dict[str, str]:
     config, uses = r.config, spec.uses
     env = {
         env_var("environment"): config.name,
+        wiring.FUNCTION_VARIABLE: spec.name,  # which settings it must have (fail fast on AWS)
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": config.metrics_namespace,
     }
-    if uses & {wiring.DOCUMENTS_READ, wiring.DOCUMENTS_WRITE}:
+    if uses & {wiring.DOCUMENTS_READ, wiring.DOCUMENTS_WRITE, wiring.DOCUMENTS_LIST}:
         env[env_var("documents_bucket")] = r.documents_bucket.bucket_name
     if uses & {wiring.ARTIFACTS_READ, wiring.ARTIFACTS_WRITE}:
         env[env_var("artifacts_bucket")] = r.artifacts_bucket.bucket_name
@@ -101,10 +102,25 @@ def environment(spec: FunctionSpec, r: FunctionResources) -> dict[str, str]:
             env[env_var("openai_base_url")] = config.models.base_url
     if wiring.CACHE in uses:
         env[env_var("redis_url")] = r.data.redis_url
+    if wiring.INGEST_START in uses:
+        env[env_var("ingest_state_machine_arn")] = state_machine_arn(config, "ingest")
     if spec.name == "api":
         # The web app's origins, for the CORS headers on the API's own responses.
         env[env_var("cors_allowed_origins")] = Stack.of(r.key).to_json_string(r.cors_origins)
     return env
+
+
+def state_machine_arn(config: EnvironmentConfig, machine: str) -> str:
+    """A state machine's ARN from its deterministic name (``ingestion`` creates it later in
+    the stack, and it must not depend on the functions that start it)."""
+    name = wiring.deployed_state_machine_name(config.name, machine)
+    return f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:stateMachine:{name}"
+
+
+def executions_arn(config: EnvironmentConfig, machine: str) -> str:
+    """Every execution of that state machine (DescribeExecution is granted on executions)."""
+    name = wiring.deployed_state_machine_name(config.name, machine)
+    return f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:execution:{name}:*"
 
 
 def _s3_kms(key: kms.IKey, bucket: s3.IBucket, actions: list[str]) -> iam.PolicyStatement:
@@ -154,6 +170,8 @@ def statements(spec: FunctionSpec, r: FunctionResources) -> list[iam.PolicyState
             actions=["s3:PutObject", "s3:DeleteObject"],
             resources=[docs.arn_for_objects("*")],
         ))
+    if wiring.DOCUMENTS_LIST in uses:
+        result.append(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[docs.bucket_arn]))
     if uses & {wiring.DOCUMENTS_READ, wiring.DOCUMENTS_WRITE}:
         kms_actions = ["kms:Decrypt"]
         if wiring.DOCUMENTS_WRITE in uses:
@@ -181,6 +199,13 @@ def statements(spec: FunctionSpec, r: FunctionResources) -> list[iam.PolicyState
         result += _secret_read(key, r.data.qdrant_secret)
     if uses & {wiring.EMBEDDINGS, wiring.LLM}:
         result += _secret_read(key, r.data.openai_secret)
+    if wiring.INGEST_START in uses:
+        result.append(iam.PolicyStatement(
+            actions=["states:StartExecution"], resources=[state_machine_arn(r.config, "ingest")],
+        ))
+        result.append(iam.PolicyStatement(
+            actions=["states:DescribeExecution"], resources=[executions_arn(r.config, "ingest")],
+        ))
     if wiring.DEAD_LETTER_QUEUE in uses:
         result.append(iam.PolicyStatement(
             actions=["sqs:SendMessage"], resources=[r.dead_letter_queue.queue_arn],

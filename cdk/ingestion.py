@@ -16,6 +16,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -80,7 +81,7 @@ class IngestionStateMachine(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=f"ragline-{config.name}-{spec.name}",
+            state_machine_name=wiring.deployed_state_machine_name(config.name, spec.name),
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_string(spec.definition()),
             definition_substitutions=wiring.substitutions(
@@ -108,6 +109,47 @@ class IngestionStateMachine(Construct):
         ))
 
 
+class ReconcileSchedule(Construct):
+    """EventBridge Scheduler -> the ``reconcile`` function on ``wiring.RECONCILE_SCHEDULE``.
+
+    The schedule's role may invoke that one function and nothing else; the function's own
+    grants (list the documents bucket, start and describe ingest executions, the catalog and
+    Qdrant secrets) come from its ``FunctionSpec.uses`` like every other function's."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig,
+                 functions: Functions, queue: sqs.IQueue, key: kms.IKey) -> None:
+        super().__init__(scope, construct_id)
+        function = functions["reconcile"].function
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+                             description="Ragline reconcile schedule")
+        policy = iam.Policy(self, "Policy", roles=[self.role], statements=[
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn]),
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn]),
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"sqs.{Aws.REGION}.amazonaws.com"}},
+            ),
+        ])
+        self.schedule = scheduler.CfnSchedule(
+            self,
+            "Schedule",
+            name=f"ragline-{config.name}-reconcile",
+            description="Compare bucket, catalog and index per tenant; repair drift",
+            schedule_expression=wiring.RECONCILE_SCHEDULE,
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=function.function_arn,
+                role_arn=self.role.role_arn,
+                input='{"source": "ragline.schedule"}',
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=3600, maximum_retry_attempts=2,
+                ),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=queue.queue_arn),
+            ),
+        )
+        self.schedule.node.add_dependency(policy)
+
+
 class Ingestion(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig,
                  key: kms.IKey, functions: Functions, queue: sqs.IQueue,
@@ -120,3 +162,6 @@ class Ingestion(Construct):
             )
             for spec in wiring.STATE_MACHINES.values()
         }
+        self.reconcile_schedule = ReconcileSchedule(
+            self, "ReconcileSchedule", config=config, functions=functions, queue=queue, key=key,
+        )

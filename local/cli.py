@@ -5,6 +5,7 @@
     ragline documents           the catalog, as a table
     ragline ask "question"      a cited answer
     ragline search "terms"      ranked passages
+    ragline reconcile           repair drift between bucket, catalog and index (the "sync")
     ragline demo                all of it in one go: start, ingest a sample corpus, ask, stop
 
 Commands other than `dev` and `demo` use a running `ragline dev` when there is one, and
@@ -32,6 +33,7 @@ from rich.table import Table
 from ragline.pipeline import STEPS
 from ragline.wiring import REPO_ROOT
 from ragline_local.client import SUPPORTED_SUFFIXES, ApiError, InputError, RaglineClient, plan_uploads
+from ragline_local.commands import reconcile
 from ragline_local.runtime import DevStack, LocalConfig, StackError, running_stack, free_port
 
 console = Console()
@@ -77,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--mode", choices=["hybrid", "dense", "sparse"], default="hybrid")
     for command in (ingest, documents, ask, search, demo):
         command.add_argument("--tenant", default="demo")
+    reconcile.add_parser(sub)
     args = parser.parse_args(argv)
     # What goes wrong in normal use ends in one line saying what and what to do, not a traceback.
     try:
@@ -171,7 +174,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"dev": cmd_dev, "demo": cmd_demo, "ingest": cmd_ingest, "documents": cmd_documents,
-            "ask": cmd_ask, "search": cmd_search}
+            "ask": cmd_ask, "search": cmd_search,
+            "reconcile": lambda args: reconcile.command(args, _running_endpoints(), console)}
 
 
 # --- helpers --------------------------------------------------------------------------------

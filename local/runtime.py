@@ -137,6 +137,7 @@ class LocalAws:
         self._create_resources()
         os.environ.update(config.settings_env())
         os.environ["RAGLINE_DEAD_LETTER_QUEUE_URL"] = self.dead_letter_queue_url
+        os.environ["RAGLINE_INGEST_STATE_MACHINE_ARN"] = self.state_machine_arns["ingest"]  # the reconciler's
         ragline_services.reset()
         from ragline.catalog import migrate
 

@@ -5,8 +5,8 @@
    call of the function's handler (import by its Handler string, as the Lambda runtime does).
 2. EventBridge: moto does not deliver to Step Functions targets. `Rule.send_to_targets` is
    wrapped so that a rule whose target is a state machine starts an execution, as AWS does.
-   moto's S3 event also differs from AWS's (`eTag` for `etag`, a constant id, a numeric time);
-   it is normalised here, so handlers only ever see what AWS sends.
+   moto's S3 event also differs from AWS's (`eTag` for `etag`, a constant id, a numeric time,
+   a constant `sequencer`); it is normalised here, so handlers only ever see what AWS sends.
 3. S3: deleting from a versioned bucket creates a delete marker, for which AWS emits an
    `Object Deleted` event (deletion-type "Delete Marker Created") and moto emits none.
 
@@ -75,6 +75,38 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
         return json.dumps(payload), True, traceback.format_exc()
 
 
+class _Sequencers:
+    """S3 event sequencers as AWS assigns them: per key, later operations get higher values
+    (hex; compared after left-padding), and a repeated delivery of one operation carries the
+    same value. moto sends a constant (and "0" here for delete markers), so they are assigned
+    when the event is emitted -- synchronously with the S3 call, hence in operation order --
+    from the clock in nanoseconds (still increasing after a restart of the local stack), and
+    remembered per object version so that moto's second event for one multipart upload is
+    recognisably the same operation."""
+
+    def __init__(self, remembered: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+        self._by_version: dict[tuple[str, str, str, str], str] = {}
+        self._remembered = remembered
+
+    def assign(self, detail_type: str, bucket: str, key: str, version_id: str | None) -> str:
+        with self._lock:
+            memo = (detail_type, bucket, key, version_id) if version_id else None
+            if memo is not None and memo in self._by_version:
+                return self._by_version[memo]
+            self._last = max(self._last + 1, time.time_ns())
+            value = f"{self._last:X}"
+            if memo is not None:
+                if len(self._by_version) >= self._remembered:
+                    self._by_version.pop(next(iter(self._by_version)))
+                self._by_version[memo] = value
+            return value
+
+
+_sequencers = _Sequencers()
+
+
 def normalise_s3_event(event: dict[str, Any]) -> dict[str, Any]:
     """moto's S3 EventBridge event, made to look like the one AWS sends."""
     event = copy.deepcopy(event)
@@ -86,6 +118,9 @@ def normalise_s3_event(event: dict[str, Any]) -> dict[str, Any]:
         obj["etag"] = obj.pop("eTag")
     if obj.get("version-id") in (None, "null"):
         obj.pop("version-id", None)
+    if "key" in obj:
+        bucket = ((event.get("detail") or {}).get("bucket") or {}).get("name", "")
+        obj["sequencer"] = _sequencers.assign(event.get("detail-type", ""), bucket, obj["key"], obj.get("version-id"))
     return event
 
 

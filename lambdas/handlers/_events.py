@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeDetailModel
 from pydantic import BaseModel
 
-from ragline.pipeline import ChunkedRef, DocumentRef, ExtractedRef
+from ragline.pipeline import ChunkedRef, DocumentRef, ExtractedRef, FailedState
 
 
 class S3DetailEvent(BaseModel):
@@ -30,3 +30,10 @@ class BatchEvent(DocumentEvent):
 
 class FinalizeEvent(DocumentEvent):
     chunked: ChunkedRef
+
+
+class MarkFailedEvent(BaseModel):
+    """Input of mark_failed: the execution's state when a Catch fired, with the failed step."""
+
+    state: FailedState
+    execution_id: str

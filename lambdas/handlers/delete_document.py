@@ -11,4 +11,4 @@ from ragline.services import get_services
 @pipeline_handler
 def handler(event, context):
     parsed = parse(event=event, model=S3DetailEvent)
-    return pipeline.delete(pipeline.S3Object.from_detail(parsed.detail), get_services())
+    return pipeline.delete(pipeline.S3Object.from_detail(parsed.detail), parsed.execution_id, get_services())

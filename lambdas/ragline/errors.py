@@ -32,3 +32,9 @@ class ProviderError(RaglineError):
 
 class NotFoundError(RaglineError):
     """A document, query or resource does not exist for this tenant."""
+
+
+class SupersededError(RaglineError):
+    """This execution no longer owns the document: a newer upload or a delete took it over,
+    or the document was failed (e.g. this attempt timed out and woke up late). Not a failure:
+    the state machines catch it and end the execution quietly (no dead-letter entry)."""

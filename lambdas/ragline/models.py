@@ -18,8 +18,30 @@ def document_id_for(tenant: str, key: str) -> str:
     return str(uuid.uuid5(RAGLINE_NAMESPACE, f"{tenant}/{key}"))
 
 
-def point_id_for(document_id: str, chunk_index: int) -> str:
-    return str(uuid.uuid5(RAGLINE_NAMESPACE, f"{document_id}:{chunk_index}"))
+def point_id_for(document_id: str, chunk_index: int, revision: int = 0) -> str:
+    """The point of one chunk of one revision of a document. Revisions never share ids, so a
+    superseded execution's upserts can never overwrite (or be mistaken for) the current
+    version's points (see ``pipeline``). Revision 0 keeps the ids of points written before
+    revisions existed."""
+    name = f"{document_id}:{chunk_index}" if revision == 0 else f"{document_id}:r{revision}:{chunk_index}"
+    return str(uuid.uuid5(RAGLINE_NAMESPACE, name))
+
+
+SEQUENCER_LENGTH = 64  # S3 sequencers are hex strings of varying length (16-18 today)
+
+
+def normalise_sequencer(sequencer: str | None) -> str | None:
+    """An S3 event ``sequencer`` in a form that compares correctly as a string.
+
+    AWS: for one key, "compare the sequencer values as strings, after left-padding the shorter
+    one with zeros"; padding every value to one fixed width makes plain string comparison (in
+    Python and in SQL) follow event order. Upper case, so 'a' and 'A' are one digit."""
+    if sequencer is None or sequencer == "":
+        return None
+    value = sequencer.strip().upper()
+    if len(value) > SEQUENCER_LENGTH or any(c not in "0123456789ABCDEF" for c in value):
+        raise ValueError(f"invalid S3 event sequencer {sequencer!r}: expected up to {SEQUENCER_LENGTH} hex digits")
+    return value.rjust(SEQUENCER_LENGTH, "0")
 
 
 FileType = Literal["pdf", "docx", "html", "markdown", "text", "csv"]
@@ -112,6 +134,7 @@ class IndexPoint(BaseModel):
     document_id: str
     version: str  # content hash of the object version the chunk came from
     chunk_index: int
+    revision: int = 0  # the catalog revision (one per ingestion) that wrote it; in the id too
     text: str
     source: str  # the S3 key, without the tenant prefix
     file_type: str
@@ -178,10 +201,40 @@ class DocumentRecord(BaseModel):
     page_count: int | None = None
     chunk_count: int | None = None
     execution_id: str | None = None
+    # Ordering (migration 0002): the highest S3 sequencer seen for the key, deletes included,
+    # and the revision, bumped each time an ingestion or a delete takes the row over.
+    sequencer: str | None = None
+    revision: int = 0
     created_at: datetime
     updated_at: datetime
 
 
+class RegisterOutcome(str, Enum):
+    """What ``Catalog.register`` decided about one Object Created event."""
+
+    ingest = "ingest"  # this execution now owns the row: extract, chunk, embed, finalize
+    unchanged = "unchanged"  # same content already indexed: nothing to do, no embeddings
+    duplicate = "duplicate"  # the same event (same sequencer) again: acknowledged, no-op
+    stale = "stale"  # older than what the catalog has seen for the key (a later PUT or DELETE)
+    gone = "gone"  # the object version no longer exists: its delete event settles the key
+
+
 class RegisterResult(BaseModel):
+    document: DocumentRecord | None  # None only when gone before a row existed
+    outcome: RegisterOutcome = RegisterOutcome.ingest
+
+    @property
+    def unchanged(self) -> bool:
+        """Same content already indexed (the pre-ordering name of that outcome)."""
+        return self.outcome == RegisterOutcome.unchanged
+
+
+class DeleteOutcome(str, Enum):
+    deleted = "deleted"  # the row is now a tombstone (created if the key was never seen)
+    duplicate = "duplicate"  # this delete was applied already
+    stale = "stale"  # a later PUT of the key was seen: this older delete does nothing
+
+
+class DeleteResult(BaseModel):
     document: DocumentRecord
-    unchanged: bool = Field(description="same content already indexed: nothing to do")
+    outcome: DeleteOutcome

@@ -28,8 +28,21 @@ class VectorIndex(Protocol):
 
     def upsert(self, points: Sequence[IndexPoint]) -> None: ...
 
-    def delete_document(self, tenant: str, document_id: str, keep_version: str | None = None) -> None:
-        """Delete a document's points; with keep_version, only those of other versions."""
+    def delete_document(
+        self,
+        tenant: str,
+        document_id: str,
+        keep_version: str | None = None,
+        *,
+        up_to_revision: int | None = None,
+        revision: int | None = None,
+    ) -> None:
+        """Delete a document's points: all; with keep_version, only those of other versions;
+        with up_to_revision, those of revisions <= it (and any without a revision); with
+        revision, exactly that revision's. Revisions above the bound are never touched."""
+
+    def document_revisions(self, tenant: str) -> dict[str, dict[int, int]]:
+        """{document_id: {revision: point count}} for every point of the tenant (reconciler)."""
 
     def count(self, tenant: str, document_id: str | None = None) -> int: ...
 

@@ -7,11 +7,15 @@ credentials) arrive as Secrets Manager ARNs and are resolved at cold start
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "RAGLINE_"
 
 
 class Settings(BaseSettings):
@@ -74,6 +78,67 @@ class Settings(BaseSettings):
     # Web origins allowed to call the API from a browser (CORS on the API's own responses; the
     # CDK stack sets the CloudFront origin and cdk.json's web.allowed_origins, as JSON).
     cors_allowed_origins: list[str] = Field(default_factory=list)
+
+    # The reconciler: the ingest state machine it starts, and how long a document may stay
+    # `processing` without a running execution (or at all) before it is failed with a reason.
+    ingest_state_machine_arn: str | None = None
+    stuck_after_s: int = Field(default=120, ge=0)
+    ingest_timeout_s: int = Field(default=6 * 3600, ge=60)
+
+    # The FunctionSpec (ragline.wiring) a deployed Lambda runs; set by the CDK stack.
+    function: str | None = None
+
+
+class SettingsError(RuntimeError):
+    """A deployed function's configuration is missing or invalid: it refuses to start."""
+
+
+def running_on_lambda(environ: Mapping[str, str] = os.environ) -> bool:
+    """On AWS Lambda, not in the local runtime (which runs handlers in-process and sets
+    RAGLINE_ENVIRONMENT=local)."""
+    return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME")) and environ.get("RAGLINE_ENVIRONMENT") != "local"
+
+
+def check_deployed() -> Settings:
+    """The settings of a deployed function, or SettingsError naming the variable at fault.
+
+    On Lambda nothing may fall back to a local default: every setting the function's uses
+    need (``wiring.SETTINGS_FOR_USE``) must be set, the catalog may not be SQLite and the
+    vector index must be a server. Checked at cold start (``handlers``), so a misconfigured
+    function fails its first invocation with this message instead of writing to /tmp."""
+    from ragline import wiring
+
+    environ = os.environ
+    name = environ.get(wiring.FUNCTION_VARIABLE)
+    specs = {**wiring.FUNCTIONS, **wiring.DEPLOY_FUNCTIONS}
+    if name not in specs:
+        raise SettingsError(
+            f"{wiring.FUNCTION_VARIABLE} is {'missing' if name is None else repr(name)}: set it to the function's "
+            f"name in ragline.wiring ({', '.join(sorted(specs))}); the CDK stack sets it"
+        )
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{ENV_PREFIX}{str(e['loc'][0]).upper()}: {e['msg']}" for e in error.errors() if e.get("loc")
+        )
+        raise SettingsError(f"{name}: invalid settings: {problems}") from None
+    for requirement in sorted({r for use in specs[name].uses for r in wiring.SETTINGS_FOR_USE.get(use, ())}, key=str):
+        options = requirement if isinstance(requirement, tuple) else (requirement,)
+        if not any(environ.get(f"{ENV_PREFIX}{field.upper()}") for field in options):
+            variables = " or ".join(f"{ENV_PREFIX}{field.upper()}" for field in options)
+            raise SettingsError(f"{name}: {variables} is not set; the deployed function needs it (no local default on AWS)")
+    if settings.catalog_url.startswith("sqlite") and not settings.catalog_secret_arn and wiring.CATALOG in specs[name].uses:
+        raise SettingsError(f"{name}: {ENV_PREFIX}CATALOG_URL is SQLite; on AWS use the catalog secret or a server URL")
+    if wiring.VECTOR_INDEX in specs[name].uses and settings.qdrant_engine != "server":
+        raise SettingsError(f"{name}: {ENV_PREFIX}QDRANT_ENGINE must be 'server' on AWS, not {settings.qdrant_engine!r}")
+    return settings
+
+
+def refuse_to_start_misconfigured() -> None:
+    """Cold-start check of a deployed function (a no-op outside Lambda)."""
+    if running_on_lambda(os.environ):
+        check_deployed()
 
 
 @lru_cache(maxsize=1)

@@ -27,6 +27,16 @@ def artifact_prefix(tenant: str, document_id: str, version: str | None = None) -
     return f"{prefix}{version}/" if version else prefix
 
 
+@dataclass(frozen=True)
+class ObjectVersion:
+    """The current version of an uploaded object, as HEAD or LIST report it."""
+
+    key: str
+    etag: str | None  # without the quotes S3 puts around it
+    version_id: str | None = None
+    size: int | None = None
+
+
 @dataclass
 class StoredObject:
     data: bytes
@@ -82,6 +92,38 @@ class ObjectStorage:
                 raise
         return True
 
+    def current_version(self, key: str) -> ObjectVersion | None:
+        """The object's current version (None when it is gone: deleted, or a delete marker)."""
+        with _s3_errors(f"s3://{self.documents_bucket}/{key}"):
+            try:
+                head = self.s3.head_object(Bucket=self.documents_bucket, Key=key)
+            except ClientError as error:
+                if error.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
+                    return None
+                raise
+        version_id = head.get("VersionId")
+        return ObjectVersion(key, _etag(head.get("ETag")), None if version_id == "null" else version_id,
+                             head.get("ContentLength"))  # fmt: skip
+
+    def tenants(self) -> list[str]:
+        """The top-level folders of the documents bucket (one per tenant)."""
+        paginator = self.s3.get_paginator("list_objects_v2")
+        found: list[str] = []
+        with _s3_errors(f"s3://{self.documents_bucket}/"):
+            for page in paginator.paginate(Bucket=self.documents_bucket, Delimiter="/"):
+                found += [p["Prefix"].rstrip("/") for p in page.get("CommonPrefixes", [])]
+        return found
+
+    def list_documents(self, tenant: str) -> list[ObjectVersion]:
+        """The current objects under a tenant's folder (ETag from the listing; no version ids)."""
+        paginator = self.s3.get_paginator("list_objects_v2")
+        found: list[ObjectVersion] = []
+        with _s3_errors(f"s3://{self.documents_bucket}/{tenant}/"):
+            for page in paginator.paginate(Bucket=self.documents_bucket, Prefix=f"{tenant}/"):
+                found += [ObjectVersion(o["Key"], _etag(o.get("ETag")), None, o.get("Size"))
+                          for o in page.get("Contents", [])]  # fmt: skip
+        return found
+
     # --- derived artifacts --------------------------------------------------------------
     def put_artifact(self, key: str, body: bytes, content_type: str) -> None:
         with _s3_errors(f"s3://{self.artifacts_bucket}/{key}"):
@@ -119,6 +161,10 @@ class ObjectStorage:
                     self.s3.delete_objects(Bucket=self.artifacts_bucket, Delete={"Objects": keys, "Quiet": True})
                     deleted += len(keys)
         return deleted
+
+
+def _etag(value: str | None) -> str | None:
+    return value.strip('"') if value else None
 
 
 class _s3_errors:

@@ -33,6 +33,7 @@ class FunctionSpec:
 # Resource names used in `uses`.
 DOCUMENTS_READ = "documents:read"
 DOCUMENTS_WRITE = "documents:write"  # presigned uploads, deletes
+DOCUMENTS_LIST = "documents:list"  # list the bucket (the reconciler compares it with the catalog)
 ARTIFACTS_READ = "artifacts:read"
 ARTIFACTS_WRITE = "artifacts:write"
 CATALOG = "catalog"
@@ -41,6 +42,7 @@ EMBEDDINGS = "embeddings"  # OpenAI key
 LLM = "llm"
 CACHE = "cache"
 DEAD_LETTER_QUEUE = "dead-letter-queue"
+INGEST_START = "ingest:start"  # start ingest executions and look at their status (reconciler)
 
 FUNCTIONS: dict[str, FunctionSpec] = {
     spec.name: spec
@@ -74,7 +76,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             "Embed one batch of chunks (dense + sparse) and upsert it into Qdrant",
             memory_mb=1024,
             timeout_s=300,
-            uses=frozenset({ARTIFACTS_READ, VECTOR_INDEX, EMBEDDINGS}),
+            # The catalog: it upserts only while its execution owns the document (pipeline).
+            uses=frozenset({ARTIFACTS_READ, VECTOR_INDEX, EMBEDDINGS, CATALOG}),
         ),
         FunctionSpec(
             "finalize",
@@ -86,9 +89,9 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec(
             "mark_failed",
             "handlers.mark_failed.handler",
-            "Mark a document failed with a readable reason",
+            "Mark a document failed with a readable reason and remove the points it wrote",
             memory_mb=256,
-            uses=frozenset({CATALOG}),
+            uses=frozenset({CATALOG, VECTOR_INDEX}),
         ),
         FunctionSpec(
             "delete_document",
@@ -97,6 +100,14 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             memory_mb=256,
             timeout_s=120,
             uses=frozenset({ARTIFACTS_READ, ARTIFACTS_WRITE, VECTOR_INDEX, CATALOG, CACHE}),
+        ),
+        FunctionSpec(
+            "reconcile",
+            "handlers.reconcile.handler",
+            "Compare bucket, catalog and index per tenant and repair drift (scheduled)",
+            memory_mb=512,
+            timeout_s=900,
+            uses=frozenset({DOCUMENTS_LIST, CATALOG, VECTOR_INDEX, INGEST_START}),
         ),
         FunctionSpec(
             "api",
@@ -147,6 +158,15 @@ STATE_MACHINES: dict[str, StateMachineSpec] = {
     ),
 }
 
+def deployed_state_machine_name(environment: str, machine: str) -> str:
+    """The state machine's name on AWS (CDK names it; the reconciler's grants are built on it)."""
+    return f"ragline-{environment}-{machine}"
+
+
+# The reconciler runs on this EventBridge Scheduler expression on AWS (`ragline reconcile`
+# locally); it is Ragline's answer to a knowledge base's "sync".
+RECONCILE_SCHEDULE = "rate(1 hour)"
+
 # REST routes reachable without signing in (API Gateway's authorizer guards every other one;
 # the local gateway does the same).
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({("GET", "/health")})
@@ -168,6 +188,27 @@ def render_definition(spec: StateMachineSpec, subs: dict[str, str]) -> str:
     for variable, value in subs.items():
         text = text.replace("${" + variable + "}", value)
     return text
+
+
+# The settings each use needs on AWS, by Settings field: a deployed function refuses to start
+# when one is missing or invalid (settings.refuse_to_start_misconfigured). A tuple inside the
+# tuple means "one of these". CDK sets exactly these (tests/infra/test_least_privilege.py).
+SETTINGS_FOR_USE: dict[str, tuple[str | tuple[str, ...], ...]] = {
+    DOCUMENTS_READ: ("documents_bucket",),
+    DOCUMENTS_WRITE: ("documents_bucket",),
+    DOCUMENTS_LIST: ("documents_bucket",),
+    ARTIFACTS_READ: ("artifacts_bucket",),
+    ARTIFACTS_WRITE: ("artifacts_bucket",),
+    CATALOG: (("catalog_secret_arn", "catalog_url"),),
+    VECTOR_INDEX: ("qdrant_url", "qdrant_engine", "qdrant_api_key_secret_arn", "embedding_dimensions"),
+    EMBEDDINGS: ("embedder", "embedding_model", "openai_api_key_secret_arn"),
+    LLM: ("openai_api_key_secret_arn",),  # no model configured: extractive answers
+    CACHE: ("redis_url",),
+    DEAD_LETTER_QUEUE: ("dead_letter_queue_url",),
+    INGEST_START: ("ingest_state_machine_arn",),
+}
+# The environment variable naming the FunctionSpec a deployed function runs (set by CDK).
+FUNCTION_VARIABLE = "RAGLINE_FUNCTION"
 
 
 # Functions that run at deploy time rather than in a state machine or behind the API: the CDK

@@ -49,6 +49,11 @@ def _expected(spec, ids) -> dict[str, set[str]]:
         add("s3:GetObject", docs)
         add("s3:GetObjectVersion", docs)
         add("kms:Decrypt", key, docs)
+    if wiring.DOCUMENTS_LIST in uses:
+        add("s3:ListBucket", docs)
+    if wiring.INGEST_START in uses:  # by ARN built from the state machine's name (no Ref)
+        add("states:StartExecution")
+        add("states:DescribeExecution")
     if wiring.DOCUMENTS_WRITE in uses:
         add("s3:PutObject", docs)
         add("s3:DeleteObject", docs)
@@ -113,6 +118,16 @@ def test_function_policy_grants_exactly_what_its_uses_need(template, stack, name
             if action.startswith("kms:"):  # KMS only through S3 / Secrets Manager
                 assert "kms:ViaService" in str(statement.get("Condition")), statement
         for resource in as_list(statement.get("Resource")):
+            if actions == {"states:DescribeExecution"}:
+                # The executions of the ingest state machine, and nothing else.
+                name = wiring.deployed_state_machine_name(stack.config.name, "ingest")
+                assert resource["Fn::Join"][1][-1] == f":execution:{name}:*", resource
+                continue
+            if actions == {"states:StartExecution"}:
+                name = wiring.deployed_state_machine_name(stack.config.name, "ingest")
+                assert resource["Fn::Join"][1][-1] == f":stateMachine:{name}", resource
+                assert name == stack.ingestion.state_machines["ingest"].state_machine.state_machine_name
+                continue
             # The only other wildcard: the objects of one bucket, "<bucket ARN>/*".
             if resource != "*" and "*" in str(resource):
                 parts = resource["Fn::Join"][1]
@@ -134,8 +149,8 @@ def test_function_settings_come_from_wiring_and_carry_no_secret(template, stack,
     variables = props["Environment"]["Variables"]
 
     uses = spec.uses
-    expected = {"RAGLINE_ENVIRONMENT", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
-    if uses & {wiring.DOCUMENTS_READ, wiring.DOCUMENTS_WRITE}:
+    expected = {"RAGLINE_ENVIRONMENT", "RAGLINE_FUNCTION", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
+    if uses & {wiring.DOCUMENTS_READ, wiring.DOCUMENTS_WRITE, wiring.DOCUMENTS_LIST}:
         expected.add("RAGLINE_DOCUMENTS_BUCKET")
     if uses & {wiring.ARTIFACTS_READ, wiring.ARTIFACTS_WRITE}:
         expected.add("RAGLINE_ARTIFACTS_BUCKET")
@@ -152,9 +167,18 @@ def test_function_settings_come_from_wiring_and_carry_no_secret(template, stack,
         expected.add("RAGLINE_OPENAI_API_KEY_SECRET_ARN")
     if wiring.CACHE in uses:
         expected.add("RAGLINE_REDIS_URL")
+    if wiring.INGEST_START in uses:
+        expected.add("RAGLINE_INGEST_STATE_MACHINE_ARN")
     if name == "api":
         expected.add("RAGLINE_CORS_ALLOWED_ORIGINS")
     assert set(variables) == expected
+    assert variables["RAGLINE_FUNCTION"] == name
+
+    # What it needs to start on AWS (settings.check_deployed) is all there.
+    for use in uses:
+        for requirement in wiring.SETTINGS_FOR_USE.get(use, ()):
+            options = requirement if isinstance(requirement, tuple) else (requirement,)
+            assert any(f"RAGLINE_{field.upper()}" in variables for field in options), (use, options)
 
     # Every RAGLINE_ variable is a Settings field (the prefix + the field name upper-cased).
     from ragline.settings import Settings

@@ -25,7 +25,7 @@ from ragline.catalog import (
 )
 from ragline.catalog.schema import documents, metadata
 from ragline.errors import DocumentError, NotFoundError
-from ragline.models import DocumentStatus, document_id_for
+from ragline.models import DeleteOutcome, DocumentStatus, RegisterOutcome, document_id_for, normalise_sequencer
 from ragline.settings import Settings
 from sqlalchemy import func, inspect, select, text
 
@@ -142,8 +142,8 @@ def test_register_new_document_is_processing(catalog: SqlCatalog, tenant: str) -
 
 def test_same_content_after_ready_is_unchanged_and_keeps_the_row(catalog: SqlCatalog, tenant: str) -> None:
     doc = _register(catalog, tenant).document
-    catalog.set_file_info(doc.id, "pdf", 3)
-    ready = catalog.mark_ready(doc.id, 12)
+    catalog.set_file_info(doc.id, "pdf", 3, execution_id="exec-1")
+    ready = catalog.mark_ready(doc.id, 12, execution_id="exec-1")
 
     again = _register(catalog, tenant, execution_id="exec-2", version_id="v-new", etag="etag-h1")
 
@@ -160,8 +160,8 @@ def test_same_content_after_ready_is_unchanged_and_keeps_the_row(catalog: SqlCat
 
 def test_changed_content_restarts_processing_and_clears_counts(catalog: SqlCatalog, tenant: str) -> None:
     first = _register(catalog, tenant).document
-    catalog.set_file_info(first.id, "pdf", 3)
-    catalog.mark_ready(first.id, 12)
+    catalog.set_file_info(first.id, "pdf", 3, execution_id="exec-1")
+    catalog.mark_ready(first.id, 12, execution_id="exec-1")
 
     result = _register(catalog, tenant, content_hash="h2", execution_id="exec-2", size_bytes=99)
 
@@ -179,7 +179,7 @@ def test_same_content_not_ready_is_processed_again(catalog: SqlCatalog, tenant: 
     """A row stuck in processing (a crashed execution) or failed must not block a re-upload."""
     doc = _register(catalog, tenant).document
     if state == "failed":
-        catalog.mark_failed(doc.id, "extract", "broken")
+        catalog.mark_failed(doc.id, "extract", "broken", execution_id="exec-1")
 
     result = _register(catalog, tenant, execution_id="exec-2")
 
@@ -227,10 +227,10 @@ def test_unicode_keys_and_long_keys_round_trip(catalog: SqlCatalog, tenant: str)
 def test_steps_then_ready(catalog: SqlCatalog, tenant: str) -> None:
     doc = _register(catalog, tenant).document
 
-    assert catalog.set_step(doc.id, "extract").step == "extract"
-    info = catalog.set_file_info(doc.id, "pdf", 7)
+    assert catalog.set_step(doc.id, "extract", execution_id="exec-1").step == "extract"
+    info = catalog.set_file_info(doc.id, "pdf", 7, execution_id="exec-1")
     assert (info.file_type, info.page_count) == ("pdf", 7)
-    ready = catalog.mark_ready(doc.id, 42)
+    ready = catalog.mark_ready(doc.id, 42, execution_id="exec-1")
 
     assert ready.status == DocumentStatus.ready
     assert (ready.chunk_count, ready.step, ready.error) == (42, "finalize", None)
@@ -239,15 +239,16 @@ def test_steps_then_ready(catalog: SqlCatalog, tenant: str) -> None:
 
 def test_mark_failed_keeps_step_and_reason(catalog: SqlCatalog, tenant: str) -> None:
     doc = _register(catalog, tenant).document
-    catalog.set_step(doc.id, "extract")
+    catalog.set_step(doc.id, "extract", execution_id="exec-1")
     reason = "report.pdf: the PDF has no text layer; export it with text or run OCR first"
 
-    failed = catalog.mark_failed(doc.id, "extract", reason)
+    failed = catalog.mark_failed(doc.id, "extract", reason, execution_id="exec-1")
 
     assert failed.status == DocumentStatus.failed
     assert (failed.step, failed.error) == ("extract", reason)
     assert catalog.get(tenant, doc.id).error == reason
-    long_reason = catalog.mark_failed(doc.id, "extract", "é" * 10_000).error
+    other = _register(catalog, tenant, name="other.pdf").document
+    long_reason = catalog.mark_failed(other.id, "extract", "é" * 10_000, execution_id="exec-1").error
     assert long_reason is not None and len(long_reason) == 4000 and long_reason.endswith("…")
 
 
@@ -264,18 +265,29 @@ def test_superseded_execution_cannot_touch_the_row(catalog: SqlCatalog, tenant: 
     assert catalog.mark_ready(doc.id, 5, execution_id="new").status == DocumentStatus.ready
 
 
-def test_finished_rows_ignore_late_steps_and_redrive_reopens_failed(catalog: SqlCatalog, tenant: str) -> None:
+def test_finished_rows_are_never_reopened_by_late_steps(catalog: SqlCatalog, tenant: str) -> None:
     doc = _register(catalog, tenant).document
-    catalog.mark_ready(doc.id, 3)
+    catalog.mark_ready(doc.id, 3, execution_id="exec-1")
     # e.g. finalize's generation bump failed after mark_ready: the document is still indexed
-    assert catalog.mark_failed(doc.id, "finalize", "boom").status == DocumentStatus.ready
-    assert catalog.set_step(doc.id, "extract").status == DocumentStatus.ready
+    assert catalog.mark_failed(doc.id, "finalize", "boom", execution_id="exec-1").status == DocumentStatus.ready
+    assert catalog.set_step(doc.id, "extract", execution_id="exec-1").status == DocumentStatus.ready
 
+    # A step timed out, MarkFailed failed the row; the abandoned attempt finishes later.
     other = _register(catalog, tenant, name="other.pdf").document
-    catalog.mark_failed(other.id, "embed_and_index", "provider throttled")
-    reopened = catalog.set_step(other.id, "embed_and_index")  # Step Functions redrive
-    assert (reopened.status, reopened.error) == (DocumentStatus.processing, None)
-    assert catalog.mark_ready(other.id, 9).status == DocumentStatus.ready
+    catalog.mark_failed(other.id, "chunk", "timed out", execution_id="exec-1")
+    late = catalog.set_step(other.id, "embed_and_index", execution_id="exec-1")
+    assert (late.status, late.step, late.error) == (DocumentStatus.failed, "chunk", "timed out")
+    assert catalog.mark_ready(other.id, 9, execution_id="exec-1").status == DocumentStatus.failed
+    assert catalog.owns(other.id, "exec-1") is None
+    # Only a new upload reopens it.
+    assert _register(catalog, tenant, name="other.pdf", execution_id="exec-2").document.status == DocumentStatus.processing
+
+
+def test_steps_without_the_owning_execution_change_nothing(catalog: SqlCatalog, tenant: str) -> None:
+    doc = _register(catalog, tenant).document
+    assert catalog.set_step(doc.id, "extract").step == "register"  # None is not "any owner"
+    assert catalog.set_step(doc.id, "extract", execution_id="exec-9").step == "register"
+    assert catalog.owns(doc.id, "exec-1") is not None
 
 
 def test_step_updates_of_unknown_documents_raise_not_found(catalog: SqlCatalog) -> None:
@@ -287,19 +299,80 @@ def test_step_updates_of_unknown_documents_raise_not_found(catalog: SqlCatalog) 
 
 def test_mark_deleted_leaves_a_tombstone_and_register_revives(catalog: SqlCatalog, tenant: str) -> None:
     doc = _register(catalog, tenant).document
-    catalog.mark_ready(doc.id, 4)
+    catalog.mark_ready(doc.id, 4, execution_id="exec-1")
 
-    deleted = catalog.mark_deleted(tenant, doc.key)
+    deleted = catalog.mark_deleted(tenant, doc.key, sequencer="0A", execution_id="delete-1")
 
-    assert deleted is not None and deleted.status == DocumentStatus.deleted and deleted.chunk_count == 0
-    assert catalog.mark_deleted(tenant, doc.key) == deleted  # idempotent
-    assert catalog.mark_deleted(tenant, f"{tenant}/never.pdf") is None
-    assert catalog.mark_ready(doc.id, 4).status == DocumentStatus.deleted  # a late finalize
+    assert deleted.outcome == DeleteOutcome.deleted
+    record = deleted.document
+    assert record.status == DocumentStatus.deleted and record.chunk_count == 0
+    assert record.revision == doc.revision + 1
+    again = catalog.mark_deleted(tenant, doc.key, sequencer="0A")
+    assert again.outcome == DeleteOutcome.duplicate and again.document == record  # idempotent
+    assert catalog.mark_ready(doc.id, 4, execution_id="exec-1").status == DocumentStatus.deleted  # a late finalize
     assert catalog.list_documents(tenant)[0] == []
     assert [d.id for d in catalog.list_documents(tenant, status="deleted")[0]] == [doc.id]
 
-    revived = _register(catalog, tenant)
+    revived = _register(catalog, tenant, sequencer="0B")
     assert revived.unchanged is False and revived.document.status == DocumentStatus.processing
+
+
+# -- ordering per key (issue 9) --------------------------------------------------------------
+
+
+def test_sequencers_order_events_per_key_after_left_padding(catalog: SqlCatalog, tenant: str) -> None:
+    newer = _register(catalog, tenant, content_hash="h2", sequencer="0100", execution_id="e-new")
+    assert newer.outcome == RegisterOutcome.ingest
+    # "FF" < "0100" once padded to equal length, although "FF" > "0100" as plain strings.
+    older = _register(catalog, tenant, content_hash="h1", sequencer="FF", execution_id="e-old")
+    assert older.outcome == RegisterOutcome.stale
+    assert older.document.execution_id == "e-new" and older.document.content_hash == "h2"
+    same = _register(catalog, tenant, content_hash="h2", sequencer="100", execution_id="e-dup")
+    assert same.outcome == RegisterOutcome.duplicate and same.document.execution_id == "e-new"
+    assert normalise_sequencer("00ff") == normalise_sequencer("FF")
+
+
+def test_a_tombstone_is_not_resurrected_by_an_older_upload_event(catalog: SqlCatalog, tenant: str) -> None:
+    key = f"{tenant}/docs/report.pdf"
+    # The delete's event is processed before the upload's (deleted at 0 s): the key was never seen.
+    tombstone = catalog.mark_deleted(tenant, key, sequencer="0200", execution_id="delete-1")
+    assert tombstone.outcome == DeleteOutcome.deleted and tombstone.document.status == DocumentStatus.deleted
+    late_upload = _register(catalog, tenant, sequencer="0150", execution_id="upload-1")
+    assert late_upload.outcome == RegisterOutcome.stale
+    assert catalog.find_by_key(tenant, key).status == DocumentStatus.deleted
+    # A delete older than the newest upload changes nothing either.
+    _register(catalog, tenant, sequencer="0300", execution_id="upload-2")
+    stale_delete = catalog.mark_deleted(tenant, key, sequencer="0250")
+    assert stale_delete.outcome == DeleteOutcome.stale
+    assert stale_delete.document.status == DocumentStatus.processing
+
+
+def test_revisions_grow_with_each_takeover_and_unchanged_keeps_its_revision(catalog: SqlCatalog, tenant: str) -> None:
+    first = _register(catalog, tenant, sequencer="01").document
+    assert first.revision == 1
+    catalog.mark_ready(first.id, 2, execution_id="exec-1")
+    unchanged = _register(catalog, tenant, sequencer="02", execution_id="exec-2")
+    assert unchanged.outcome == RegisterOutcome.unchanged and unchanged.document.revision == 1
+    assert unchanged.document.sequencer == normalise_sequencer("02")
+    forced = _register(catalog, tenant, execution_id="exec-3", force=True)  # the reconciler's
+    assert forced.outcome == RegisterOutcome.ingest and forced.document.revision == 2
+    assert forced.document.sequencer == normalise_sequencer("02"), "an event without a sequencer keeps the highest"
+
+
+def test_concurrent_events_for_one_key_serialise(catalog: SqlCatalog, tenant: str) -> None:
+    key = f"{tenant}/docs/race.pdf"
+    barrier = threading.Barrier(8)
+
+    def deliver(n: int):
+        barrier.wait()
+        return catalog.register(tenant, key, "race.pdf", f"h{n}", execution_id=f"exec-{n}", sequencer=f"{n + 1:04X}")
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(deliver, range(8)))
+    final = catalog.find_by_key(tenant, key)
+    assert final.execution_id == "exec-7" and final.sequencer == normalise_sequencer("0008")
+    winners = [r for r in results if r.outcome == RegisterOutcome.ingest]
+    assert final.revision == len(winners), "every takeover got its own revision"
 
 
 # -- reading, listing, tenants ---------------------------------------------------------------
@@ -331,9 +404,9 @@ def test_list_documents_pages_newest_first_without_gaps_or_repeats(migrated_url:
 
 def test_list_documents_filters_by_status(catalog: SqlCatalog, tenant: str) -> None:
     ready = _register(catalog, tenant, name="a.txt").document
-    catalog.mark_ready(ready.id, 1)
+    catalog.mark_ready(ready.id, 1, execution_id="exec-1")
     failed = _register(catalog, tenant, name="b.txt").document
-    catalog.mark_failed(failed.id, "extract", "bad")
+    catalog.mark_failed(failed.id, "extract", "bad", execution_id="exec-1")
     processing = _register(catalog, tenant, name="c.txt").document
 
     def ids(status: str | None) -> set[str]:
@@ -366,7 +439,8 @@ def test_tenants_never_see_each_other(catalog: SqlCatalog, tenant: str) -> None:
     with pytest.raises(NotFoundError):
         catalog.get(other, doc.id)
     assert catalog.find_by_key(other, doc.key) is None
-    assert catalog.mark_deleted(other, doc.key) is None
+    assert catalog.mark_deleted(other, doc.key).document.tenant == other  # a tombstone of its own
+    assert catalog.find_by_key(tenant, doc.key) == doc
     with pytest.raises(NotFoundError):
         catalog.get_query(other, query_id)
     with pytest.raises(NotFoundError):

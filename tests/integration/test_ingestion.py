@@ -148,7 +148,7 @@ def test_replayed_event_gives_the_same_points(local_stack, corpora):
     assert sfn.describe_execution(executionArn=replay["executionArn"])["status"] == "SUCCEEDED"
     history = sfn.get_execution_history(executionArn=replay["executionArn"])["events"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
-    assert "Unchanged" in entered and "EmbedAndIndex" not in entered, "unchanged content costs no embeddings"
+    assert "NothingToDo" in entered and "EmbedAndIndex" not in entered, "a repeated event costs no embeddings"
     assert sorted(local_stack.index.point_ids(tenant, document_id)) == ids_before
     assert local_stack.catalog.get(tenant, document_id).status.value == "ready"
 

@@ -31,13 +31,13 @@ def test_lambda_invoke_runs_the_handler_in_process_and_reports_errors_as_lambda_
         Payload=json.dumps({
             "execution_id": "seam-test",
             "detail": {"version": "0", "bucket": {"name": local_stack.endpoints["documents_bucket"]},
-                       "object": {"key": "seams/missing.pdf", "etag": "x"}, "request-id": "r", "requester": "me"},
+                       "object": {"key": "../missing.pdf", "etag": "x"}, "request-id": "r", "requester": "me"},
         }),
     )
     payload = json.loads(response["Payload"].read())
     assert response.get("FunctionError")
     assert payload["errorType"] == "DocumentError", payload
-    assert "seams/missing.pdf" in payload["errorMessage"]
+    assert "../missing.pdf" in payload["errorMessage"]  # no tenant could reach it: refused
 
 
 def test_s3_upload_starts_ingest_with_the_event_aws_sends(local_stack):
@@ -65,4 +65,17 @@ def test_event_normalisation_gives_unique_ids():
     first, second = normalise_s3_event(raw), normalise_s3_event(raw)
     assert first["id"] != second["id"]
     assert first["time"] == "2023-11-14T22:13:20Z"
-    assert first["detail"]["object"] == {"key": "a/b", "etag": "e"}
+    assert {k: v for k, v in first["detail"]["object"].items() if k != "sequencer"} == {"key": "a/b", "etag": "e"}
+
+
+def test_sequencers_grow_per_operation_and_repeat_for_one_version():
+    def event(version: str, kind: str = "Object Created") -> dict:
+        return {"detail-type": kind, "source": "aws.s3",
+                "detail": {"bucket": {"name": "b"}, "object": {"key": "a/b", "version-id": version}}}
+
+    first = normalise_s3_event(event("v1"))["detail"]["object"]["sequencer"]
+    again = normalise_s3_event(event("v1"))["detail"]["object"]["sequencer"]  # moto's 2nd multipart event
+    later = normalise_s3_event(event("v2"))["detail"]["object"]["sequencer"]
+    deleted = normalise_s3_event(event("m1", "Object Deleted"))["detail"]["object"]["sequencer"]
+    assert first == again
+    assert int(first, 16) < int(later, 16) < int(deleted, 16)

@@ -103,7 +103,42 @@ def test_every_failure_path_records_the_reason(machine):
         if state["Type"] in {"Task", "Map"} and scope is definition["States"] and name != "SendToDeadLetterQueue":
             catches = state.get("Catch", [])
             assert any("States.ALL" in c["ErrorEquals"] for c in catches), f"{name} has no catch-all"
-    assert definition["States"]["MarkFailed"]["Next"] == "SendToDeadLetterQueue"
+    states = definition["States"]
+    # MarkFailed goes on to the dead-letter queue, unless the failure was a superseded execution's.
+    after = states["MarkFailed"]["Next"]
+    if after != "SendToDeadLetterQueue":
+        choice = states[after]
+        assert choice["Default"] == "SendToDeadLetterQueue"
+        assert [(c["Variable"], c["Next"]) for c in choice["Choices"]] == [("$.failure.dead_letter", "Superseded")]
+
+
+def test_each_catch_names_its_failed_step_explicitly(machine):
+    """MarkFailed never guesses the step from which keys are present: each Task's catch-all
+    goes through a Pass state that sets $.failed_step to the step's name."""
+    from ragline.pipeline import PipelineStep
+    from typing import get_args
+
+    _, definition = machine
+    states = definition["States"]
+    for name, state in states.items():
+        if state["Type"] not in {"Task", "Map"} or name in {"MarkFailed", "SendToDeadLetterQueue"}:
+            continue
+        (catch_all,) = [c for c in state["Catch"] if "States.ALL" in c["ErrorEquals"]]
+        naming = states[catch_all["Next"]]
+        assert naming["Type"] == "Pass" and naming["ResultPath"] == "$.failed_step", name
+        assert naming["Result"] in get_args(PipelineStep) and naming["Next"] == "MarkFailed", name
+    assert states["MarkFailed"]["Parameters"] == {"state.$": "$", "execution_id.$": "$$.Execution.Id"}
+
+
+def test_superseded_executions_end_quietly(machine):
+    spec, definition = machine
+    if spec.name != "ingest":
+        return
+    for name, state in definition["States"].items():
+        if state["Type"] in {"Task", "Map"} and name not in {"MarkFailed", "SendToDeadLetterQueue"}:
+            first = state["Catch"][0]
+            assert first["ErrorEquals"] == ["SupersededError"] and first["Next"] == "Superseded", name
+    assert definition["States"]["Superseded"]["Type"] == "Succeed"
 
 
 def test_payloads_between_states_are_references_not_text():

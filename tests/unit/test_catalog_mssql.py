@@ -136,8 +136,24 @@ def test_step_update_and_generation_bump() -> None:
     assert step.startswith(
         "UPDATE documents SET step=:step, updated_at=:updated_at WHERE documents.id = :id_1"
     )
-    assert "documents.status IN (__[POSTCOMPILE_status_1])" in step
+    assert "documents.status = :status_1" in step  # processing only: never reopens a row
     assert "documents.execution_id = :execution_id_1" in step
+    unowned = sql(advance_statement("doc-1", {"step": "extract"}, None))
+    assert "documents.execution_id IS NULL" in unowned  # None is not "any owner"
+
+
+def test_compare_and_set_of_register_and_delete() -> None:
+    from ragline.catalog.repository import cas_statement
+    from ragline.models import DocumentRecord
+
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    current = DocumentRecord(id="d", tenant="t", key="t/a", file_name="a", status="ready", revision=3,
+                             sequencer="0" * 62 + "0A", created_at=now, updated_at=now)  # fmt: skip
+    cas = sql(cas_statement(current, {"status": "processing", "revision": 4}))
+    assert cas.startswith("UPDATE documents SET status=:status, revision=:revision WHERE documents.id = :id_1")
+    assert "documents.revision = :revision_1 AND documents.sequencer = :sequencer_1" in cas
+    first = sql(cas_statement(current.model_copy(update={"sequencer": None}), {"etag": "e"}))
+    assert "documents.sequencer IS NULL" in first
 
     bump = sql(bump_statement("acme", now))
     assert bump.startswith("UPDATE tenant_generations SET generation=(tenant_generations.generation + ")
@@ -208,6 +224,10 @@ def test_alembic_migration_renders_offline_for_sql_server() -> None:
     assert "CONSTRAINT ck_documents_status CHECK" in script  # named as schema.py names it
     assert "CREATE INDEX ix_documents_tenant_status ON documents (tenant, status, updated_at, id);" in script
     assert re.search(r"INSERT INTO alembic_version \(version_num\) .*VALUES \('0001_initial'\);", script)
+    # 0002_ordering: the per-key ordering columns (the default is a named constraint on SQL Server).
+    assert "ALTER TABLE documents ADD sequencer NVARCHAR(64) NULL;" in script
+    assert "ALTER TABLE documents ADD revision INTEGER NOT NULL DEFAULT 0;" in script  # fills existing rows
+    assert re.search(r"UPDATE alembic_version SET version_num='0002_ordering'", script)
     assert script.count("\nGO\n") >= 8  # batches separated for sqlcmd
     assert script.rstrip().endswith("COMMIT;\n\nGO")
 

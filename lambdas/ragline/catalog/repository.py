@@ -6,13 +6,22 @@ event, two finalizes bumping one tenant's generation) try the INSERT, and on a p
 conflict retry as an UPDATE in a new transaction. The primary keys are deterministic (the
 document id is uuid5 of tenant/key), so the database itself decides who was first.
 
-Pipeline steps may be replayed or overtaken by a newer upload of the same key. Step updates
-(``set_step``, ``set_file_info``, ``mark_ready``, ``mark_failed``) therefore only change a row
-that is ``processing`` or ``failed`` (a redriven execution continues a failed one) -- never a
-``ready`` or ``deleted`` one, which only a new ``register`` reopens -- and, when the caller
-passes its ``execution_id``, only a row that this execution owns (``register`` hands
-ownership to the newest execution). Otherwise they change nothing and return the row as it is,
-so a superseded execution can tell (compare ``status`` and ``execution_id``).
+One ordering per key (issue 9). S3 and EventBridge deliver at least once and out of order,
+and executions for one key overlap. The row keeps the highest S3 ``sequencer`` seen for its
+key, deletes included (a deleted document stays as a tombstone), and a ``revision``. Register
+and delete decide from the row as read and write with compare-and-set on (revision,
+sequencer), so concurrent events serialise per key on every dialect: an older event is
+acknowledged and changes nothing, the same event twice is a duplicate, and an event for a
+deleted key never resurrects it. Each ingestion or delete that takes the row over bumps the
+revision; points carry it (``models.point_id_for``).
+
+Step updates (``set_step``, ``set_file_info``, ``mark_ready``, ``mark_failed``) are
+conditional on the execution that owns the current revision: they change a row only while it
+is ``processing`` and names their ``execution_id``. A superseded execution, or an attempt
+that timed out and wakes up after the state machine moved on (or failed the document), changes
+nothing; a ``failed``, ``ready`` or ``deleted`` row is never reopened except by a new
+``register``. They return the row as it is, so the caller can tell (compare ``status`` and
+``execution_id``).
 """
 
 from __future__ import annotations
@@ -21,12 +30,13 @@ import base64
 import binascii
 import hashlib
 import json
+import posixpath
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     URL,
@@ -59,7 +69,16 @@ from ragline.catalog.schema import (
     tenant_generations,
 )
 from ragline.errors import DocumentError, NotFoundError, RaglineError, TransientError
-from ragline.models import DocumentRecord, DocumentStatus, RegisterResult, document_id_for
+from ragline.models import (
+    DeleteOutcome,
+    DeleteResult,
+    DocumentRecord,
+    DocumentStatus,
+    RegisterOutcome,
+    RegisterResult,
+    document_id_for,
+    normalise_sequencer,
+)
 
 # How often a write that lost a race on a unique key is retried as the other branch.
 CONFLICT_ATTEMPTS = 3
@@ -69,8 +88,10 @@ PROCESSING = DocumentStatus.processing.value
 READY = DocumentStatus.ready.value
 FAILED = DocumentStatus.failed.value
 DELETED = DocumentStatus.deleted.value
-# The statuses in which pipeline steps may still update a row (see the module docstring).
-ADVANCEABLE = (PROCESSING, FAILED)
+# How often register/delete re-read and re-decide after losing a compare-and-set race.
+CAS_ATTEMPTS = 20
+
+Outcome = TypeVar("Outcome", RegisterOutcome, DeleteOutcome)
 
 
 class InvalidCursorError(RaglineError, ValueError):
@@ -140,12 +161,54 @@ def page_statement(
 
 
 def advance_statement(document_id: str, values: Mapping[str, Any], execution_id: str | None) -> Update:
-    """A pipeline step's update, applied only to a row still in progress (and owned by
-    ``execution_id`` when given)."""
-    statement = update(documents).where(documents.c.id == document_id, documents.c.status.in_(ADVANCEABLE))
-    if execution_id is not None:
-        statement = statement.where(documents.c.execution_id == execution_id)
-    return statement.values(**values)
+    """A pipeline step's update, applied only to a row still processing and owned by
+    ``execution_id`` (``None`` matches a row without an owner: the reconciler's case)."""
+    owner = documents.c.execution_id.is_(None) if execution_id is None else documents.c.execution_id == execution_id
+    return (
+        update(documents)
+        .where(documents.c.id == document_id, documents.c.status == PROCESSING, owner)
+        .values(**values)
+    )
+
+
+def cas_statement(current: DocumentRecord, values: Mapping[str, Any]) -> Update:
+    """Write ``values`` only if the row still has the revision and sequencer it was read with."""
+    sequencer = documents.c.sequencer
+    same_sequencer = sequencer.is_(None) if current.sequencer is None else sequencer == current.sequencer
+    return (
+        update(documents)
+        .where(documents.c.id == current.id, documents.c.revision == current.revision, same_sequencer)
+        .values(**values)
+    )
+
+
+def compare_sequencers(incoming: str | None, stored: str | None) -> int | None:
+    """-1/0/1 as the incoming event is older/the same/newer than the stored sequencer; None
+    when either is unknown (events the reconciler makes carry none: it reads the live object)."""
+    if incoming is None or stored is None:
+        return None
+    return (incoming > stored) - (incoming < stored)
+
+
+def highest_sequencer(incoming: str | None, current: DocumentRecord | None) -> str | None:
+    stored = current.sequencer if current is not None else None
+    return max((s for s in (incoming, stored) if s is not None), default=None)
+
+
+def register_outcome(
+    current: DocumentRecord | None, content_hash: str, sequencer: str | None, force: bool = False
+) -> RegisterOutcome:
+    """What an Object Created event does to the row as it is now (the ordering rules)."""
+    if current is None:
+        return RegisterOutcome.ingest
+    order = compare_sequencers(sequencer, current.sequencer)
+    if order is not None and order < 0:
+        return RegisterOutcome.stale  # a later PUT or DELETE of this key was already seen
+    if order == 0:
+        return RegisterOutcome.duplicate  # the very same S3 operation, delivered again
+    if not force and current.status == DocumentStatus.ready and current.content_hash == content_hash:
+        return RegisterOutcome.unchanged
+    return RegisterOutcome.ingest
 
 
 def bump_statement(tenant: str, now: datetime) -> Update:
@@ -219,14 +282,19 @@ class SqlCatalog:
         version_id: str | None = None,
         size_bytes: int | None = None,
         execution_id: str | None = None,
+        *,
+        sequencer: str | None = None,
+        force: bool = False,
     ) -> RegisterResult:
-        """Record an uploaded object version; ``unchanged`` when the same content is already
-        indexed (status ready, same content hash), so the workflow can stop without embedding.
+        """Record an Object Created event for one object version; the outcome says what the
+        workflow does next (``models.RegisterOutcome``, decided by ``register_outcome``).
 
-        Unchanged: only etag and version_id follow the object (the live version changed, the
-        content did not); status, counts, ``execution_id`` and ``updated_at`` stay, so the row
-        still names the execution that indexed it. Otherwise the row restarts: status
-        processing, step ``register``, error and counts cleared, owned by ``execution_id``.
+        ``ingest``: the row restarts -- status processing, step ``register``, error and counts
+        cleared, a new ``revision``, owned by ``execution_id``. ``unchanged`` (same content
+        already indexed): only etag, version_id and the sequencer follow the object; status,
+        counts, revision and ``execution_id`` stay, so the row still names the execution that
+        indexed it. ``duplicate``/``stale``: nothing changes. ``force`` (the reconciler's
+        re-ingestion of a document whose points drifted) skips the ``unchanged`` shortcut.
         """
         if len(tenant) > TENANT_LENGTH or not tenant:
             raise DocumentError(
@@ -236,35 +304,7 @@ class SqlCatalog:
         if len(key) > KEY_LENGTH:
             raise DocumentError(f"{key[:80]}…: keys longer than {KEY_LENGTH} characters are not supported")
         document_id = document_id_for(tenant, key)
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
-            try:
-                with self._begin() as connection:
-                    return self._register(
-                        connection, document_id, tenant, key, file_name, content_hash,
-                        etag, version_id, size_bytes, execution_id,
-                    )  # fmt: skip
-            except IntegrityError:
-                # Another delivery inserted the row between our SELECT and INSERT: go again,
-                # and this time take the UPDATE branch.
-                if attempt == CONFLICT_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _register(
-        self,
-        connection: Connection,
-        document_id: str,
-        tenant: str,
-        key: str,
-        file_name: str,
-        content_hash: str,
-        etag: str | None,
-        version_id: str | None,
-        size_bytes: int | None,
-        execution_id: str | None,
-    ) -> RegisterResult:
-        now = self._now()
-        existing = self._fetch_document(connection, document_id)
+        sequencer = normalise_sequencer(sequencer)
         restart = {
             "file_name": file_name,
             "status": PROCESSING,
@@ -278,33 +318,90 @@ class SqlCatalog:
             "page_count": None,
             "chunk_count": None,
             "execution_id": execution_id,
-            "updated_at": now,
         }
-        if existing is None:
-            connection.execute(
-                insert(documents).values(id=document_id, tenant=tenant, key=key, created_at=now, **restart)
-            )
-            return RegisterResult(document=self._require_document(connection, document_id), unchanged=False)
 
-        current = _document(existing)
-        if current.status == DocumentStatus.ready and current.content_hash == content_hash:
-            if (current.etag, current.version_id) != (etag, version_id):
-                connection.execute(
-                    update(documents)
-                    .where(documents.c.id == document_id)
-                    .values(etag=etag, version_id=version_id)
-                )
-                current = self._require_document(connection, document_id)
-            return RegisterResult(document=current, unchanged=True)
+        def decide(current: DocumentRecord | None) -> tuple[RegisterOutcome, dict[str, Any] | None]:
+            outcome = register_outcome(current, content_hash, sequencer, force)
+            if outcome == RegisterOutcome.ingest:
+                return outcome, restart
+            if outcome == RegisterOutcome.unchanged:
+                return outcome, {"etag": etag, "version_id": version_id}
+            return outcome, None
 
-        connection.execute(update(documents).where(documents.c.id == document_id).values(**restart))
-        return RegisterResult(document=self._require_document(connection, document_id), unchanged=False)
+        outcome, record = self._compare_and_set(document_id, tenant, key, sequencer, decide)
+        return RegisterResult(document=record, outcome=outcome)
 
-    def _advance(
-        self, document_id: str, values: Mapping[str, Any], execution_id: str | None
-    ) -> DocumentRecord:
-        """Apply a pipeline step's update if the row is processing or failed (and owned by
-        ``execution_id`` when given); return the row as it is afterwards either way."""
+    def mark_deleted(
+        self, tenant: str, key: str, *, sequencer: str | None = None, execution_id: str | None = None
+    ) -> DeleteResult:
+        """The object is gone: the row becomes a ``deleted`` tombstone (no chunks, a new
+        revision), created when the key was never seen, so that an older Object Created event
+        arriving later is recognised as stale and never resurrects the document. A delete
+        older than the newest PUT seen (by sequencer) is ``stale`` and changes nothing."""
+        sequencer = normalise_sequencer(sequencer)
+        tombstone = {"status": DELETED, "step": None, "error": None, "chunk_count": 0, "execution_id": execution_id}
+
+        def decide(current: DocumentRecord | None) -> tuple[DeleteOutcome, dict[str, Any] | None]:
+            order = compare_sequencers(sequencer, current.sequencer if current else None)
+            if current is not None and order is not None and order < 0:
+                return DeleteOutcome.stale, None
+            if current is not None and order == 0:
+                return DeleteOutcome.duplicate, None
+            if current is None:
+                return DeleteOutcome.deleted, {**tombstone, "file_name": posixpath.basename(key) or key}
+            return DeleteOutcome.deleted, tombstone
+
+        outcome, record = self._compare_and_set(document_id_for(tenant, key), tenant, key, sequencer, decide)
+        assert record is not None
+        return DeleteResult(document=record, outcome=outcome)
+
+    def _compare_and_set(
+        self,
+        document_id: str,
+        tenant: str,
+        key: str,
+        sequencer: str | None,
+        decide: Callable[[DocumentRecord | None], tuple[Outcome, dict[str, Any] | None]],
+    ) -> tuple[Outcome, DocumentRecord | None]:
+        """Read the row, let ``decide`` choose an outcome and the values to write, and write
+        them only if the row is still as read (same revision and sequencer: optimistic
+        concurrency, the same SQL on every dialect). A lost race reads again and decides again.
+
+        Values that take the row over (a ``status`` among them) bump the revision; every write
+        raises the stored sequencer to the highest seen."""
+        for _attempt in range(CAS_ATTEMPTS):
+            try:
+                with self._begin() as connection:
+                    row = self._fetch_document(connection, document_id)
+                    current = None if row is None else _document(row)
+                    outcome, values = decide(current)
+                    if values is None:
+                        return outcome, current
+                    now = self._now()
+                    values = {**values, "sequencer": highest_sequencer(sequencer, current)}
+                    if "status" in values:  # a takeover; an unchanged re-upload keeps updated_at
+                        values["updated_at"] = now
+                    if current is None:
+                        connection.execute(
+                            insert(documents).values(
+                                id=document_id, tenant=tenant, key=key, created_at=now, revision=1, **values
+                            )
+                        )
+                    else:
+                        if "status" in values:
+                            values["revision"] = current.revision + 1
+                        written = connection.execute(cas_statement(current, values))
+                        if written.rowcount != 1:
+                            continue  # another writer got there first: read again
+                    return outcome, self._require_document(connection, document_id)
+            except IntegrityError:
+                continue  # another delivery inserted the row between our SELECT and INSERT
+        raise TransientError(f"document {document_id}: too many concurrent catalog writes; retry")
+
+    def _advance(self, document_id: str, values: Mapping[str, Any], execution_id: str | None) -> DocumentRecord:
+        """Apply a pipeline step's update if the row is processing and owned by
+        ``execution_id`` (None: a row registered without an execution, as test fixtures and
+        scripts do -- never "any owner"); return the row as it is afterwards either way."""
         with self._begin() as connection:
             connection.execute(
                 advance_statement(document_id, {**values, "updated_at": self._now()}, execution_id)
@@ -312,9 +409,10 @@ class SqlCatalog:
             return self._require_document(connection, document_id)
 
     def set_step(self, document_id: str, step: str, *, execution_id: str | None = None) -> DocumentRecord:
-        """Record the step a document has reached (shown while it is indexed). On a failed row
-        (a redriven execution) it also reopens it: status processing, error cleared."""
-        return self._advance(document_id, {"step": step, "status": PROCESSING, "error": None}, execution_id)
+        """Record the step a document has reached (shown while it is indexed). Never reopens a
+        row: a failed, ready or deleted document stays so (a timed-out attempt that wakes up
+        late cannot bring it back to ``processing``)."""
+        return self._advance(document_id, {"step": step}, execution_id)
 
     def set_file_info(
         self,
@@ -327,9 +425,7 @@ class SqlCatalog:
         """Record what extraction found: the detected type and the page count (None: no pages)."""
         return self._advance(document_id, {"file_type": file_type, "page_count": page_count}, execution_id)
 
-    def mark_ready(
-        self, document_id: str, chunk_count: int, *, execution_id: str | None = None
-    ) -> DocumentRecord:
+    def mark_ready(self, document_id: str, chunk_count: int, *, execution_id: str | None = None) -> DocumentRecord:
         """The document is searchable: status ready with its chunk count; step stays at the last one."""
         values = {"status": READY, "step": "finalize", "error": None, "chunk_count": chunk_count}
         return self._advance(document_id, values, execution_id)
@@ -341,19 +437,45 @@ class SqlCatalog:
         values = {"status": FAILED, "step": step, "error": _truncate(reason, ERROR_LENGTH)}
         return self._advance(document_id, values, execution_id)
 
-    def mark_deleted(self, tenant: str, key: str) -> DocumentRecord | None:
-        """The object is gone: keep the row as a ``deleted`` tombstone (no chunks), so links to
-        it and past citations resolve to a clear status. None when the key was never seen.
-        Idempotent: an already deleted row is returned unchanged."""
-        document_id = document_id_for(tenant, key)
+    def owns(self, document_id: str, execution_id: str) -> DocumentRecord | None:
+        """The row if ``execution_id`` still owns it (processing, its execution), else None:
+        what a step checks before and after writing points (see ``pipeline``)."""
         with self._begin() as connection:
-            connection.execute(
-                update(documents)
-                .where(documents.c.id == document_id, documents.c.status != DELETED)
-                .values(status=DELETED, step=None, error=None, chunk_count=0, updated_at=self._now())
-            )
             row = self._fetch_document(connection, document_id)
-            return None if row is None else _document(row)
+        if row is None:
+            return None
+        record = _document(row)
+        owned = record.status == DocumentStatus.processing and record.execution_id == execution_id
+        return record if owned else None
+
+    def document(self, document_id: str) -> DocumentRecord | None:
+        """A document by id in any tenant and status (pipeline and reconciler use; the API
+        reads through ``get``, which checks the tenant)."""
+        with self._begin() as connection:
+            row = self._fetch_document(connection, document_id)
+        return None if row is None else _document(row)
+
+    def tenants(self) -> list[str]:
+        """Every tenant with a row (tombstones included), for the reconciler."""
+        with self._begin() as connection:
+            return sorted(connection.execute(select(documents.c.tenant).distinct()).scalars())
+
+    def all_documents(self, tenant: str, page_size: int = MAX_PAGE_SIZE) -> Iterator[DocumentRecord]:
+        """Every row of a tenant, tombstones included, in id order (keyset pages)."""
+        after = ""
+        while True:
+            statement = (
+                select(documents)
+                .where(documents.c.tenant == tenant, documents.c.id > after)
+                .order_by(documents.c.id)
+                .limit(page_size)
+            )
+            with self._begin() as connection:
+                rows = connection.execute(statement).all()
+            yield from (_document(row) for row in rows)
+            if len(rows) < page_size:
+                return
+            after = rows[-1].id
 
     def get(self, tenant: str, document_id: str) -> DocumentRecord:
         """One of the tenant's documents; NotFoundError when absent or another tenant's."""

@@ -38,9 +38,12 @@ from sqlalchemy import (
     MetaData,
     Table,
     Unicode,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from ragline.models import SEQUENCER_LENGTH
 
 # Bounds, shared with the repository (which truncates or rejects values that exceed them).
 TENANT_LENGTH = 128
@@ -118,6 +121,10 @@ documents = Table(
     Column("execution_id", Unicode(2048)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # 0002_ordering: the highest S3 sequencer seen for the key (padded hex, see
+    # models.normalise_sequencer) and the revision that owns the row (repository docstring).
+    Column("sequencer", Unicode(SEQUENCER_LENGTH)),
+    Column("revision", Integer, nullable=False, server_default=text("0")),
     CheckConstraint(_in("status", DOCUMENT_STATUSES), name="status"),
     # Listing a tenant's documents, optionally by status, newest first (keyset pagination).
     Index("ix_documents_tenant_status", "tenant", "status", "updated_at", "id"),

@@ -41,9 +41,11 @@ from ragline.errors import ProviderError
 from ragline.index.schema import (
     DENSE,
     KEYWORD_INDEXES,
+    REVISION_FIELD,
     RRF_K,
     SPARSE,
     TENANT_FIELD,
+    count_revision,
     excludes_everything,
     hit_from,
     payload_of,
@@ -175,15 +177,45 @@ class EdgeIndex:
             batch = [_point(point) for point in points[start : start + UPSERT_BATCH]]
             engine.update(edge.UpdateOperation.upsert_points(batch))
 
-    def delete_document(self, tenant: str, document_id: str, keep_version: str | None = None) -> None:
+    def delete_document(
+        self,
+        tenant: str,
+        document_id: str,
+        keep_version: str | None = None,
+        *,
+        up_to_revision: int | None = None,
+        revision: int | None = None,
+    ) -> None:
         engine = self._shard.get()
         if engine is None:
             return
-        must_not = [_match("version", keep_version)] if keep_version is not None else None
-        flt = edge.Filter(
-            must=[_match(TENANT_FIELD, tenant), _match("document_id", document_id)], must_not=must_not
-        )
+        must: list[Any] = [_match(TENANT_FIELD, tenant), _match("document_id", document_id)]
+        must_not: list[Any] = []
+        if keep_version is not None:
+            must_not.append(_match("version", keep_version))
+        if revision is not None:
+            must.append(edge.FieldCondition(REVISION_FIELD, match=edge.MatchValue(revision)))
+        if up_to_revision is not None:  # points without a revision (older ones) count as 0
+            must_not.append(edge.FieldCondition(REVISION_FIELD, range=edge.RangeFloat(gt=float(up_to_revision))))
+        flt = edge.Filter(must=must, must_not=must_not or None)
         engine.update(edge.UpdateOperation.delete_points_by_filter(flt))
+
+    def document_revisions(self, tenant: str) -> dict[str, dict[int, int]]:
+        """Point counts per document and revision, for the reconciler."""
+        counts: dict[str, dict[int, int]] = {}
+        engine = self._shard.get()
+        if engine is None:
+            return counts
+        offset = None
+        while True:
+            records, offset = engine.scroll(
+                edge.ScrollRequest(offset=offset, limit=SCROLL_PAGE, filter=_filter(tenant),
+                                   with_payload=True, with_vector=False)
+            )  # fmt: skip
+            for record in records:
+                count_revision(counts, record.payload or {})
+            if offset is None:
+                return counts
 
     def count(self, tenant: str, document_id: str | None = None) -> int:
         engine = self._shard.get()

@@ -22,9 +22,11 @@ from ragline.errors import ProviderError, TransientError
 from ragline.index.schema import (
     DENSE,
     KEYWORD_INDEXES,
+    REVISION_FIELD,
     RRF_K,
     SPARSE,
     TENANT_FIELD,
+    count_revision,
     excludes_everything,
     hit_from,
     payload_of,
@@ -151,15 +153,26 @@ class QdrantIndex:
             with self._call("upsert points"):
                 self._client.upsert(self.collection, points=batch, wait=True)
 
-    def delete_document(self, tenant: str, document_id: str, keep_version: str | None = None) -> None:
+    def delete_document(
+        self,
+        tenant: str,
+        document_id: str,
+        keep_version: str | None = None,
+        *,
+        up_to_revision: int | None = None,
+        revision: int | None = None,
+    ) -> None:
         if not self._collection_exists():
             return
-        must_not = [_match("version", keep_version)] if keep_version is not None else None
-        selector = models.FilterSelector(
-            filter=models.Filter(
-                must=[_match(TENANT_FIELD, tenant), _match("document_id", document_id)], must_not=must_not
-            )
-        )
+        must: list[models.Condition] = [_match(TENANT_FIELD, tenant), _match("document_id", document_id)]
+        must_not: list[models.Condition] = []
+        if keep_version is not None:
+            must_not.append(_match("version", keep_version))
+        if revision is not None:
+            must.append(models.FieldCondition(key=REVISION_FIELD, match=models.MatchValue(value=revision)))
+        if up_to_revision is not None:  # points without a revision (older ones) count as 0
+            must_not.append(models.FieldCondition(key=REVISION_FIELD, range=models.Range(gt=up_to_revision)))
+        selector = models.FilterSelector(filter=models.Filter(must=must, must_not=must_not or None))
         with self._call("delete a document's points"):
             self._client.delete(self.collection, points_selector=selector, wait=True)
 
@@ -172,6 +185,23 @@ class QdrantIndex:
             return self._client.count(
                 self.collection, count_filter=_filter(tenant, document_id), exact=True
             ).count
+
+    def document_revisions(self, tenant: str) -> dict[str, dict[int, int]]:
+        """Point counts per document and revision, for the reconciler."""
+        counts: dict[str, dict[int, int]] = {}
+        if not self._collection_exists():
+            return counts
+        offset = None
+        while True:
+            with self._call("list points"):
+                records, offset = self._client.scroll(
+                    self.collection, scroll_filter=_filter(tenant), limit=SCROLL_PAGE, offset=offset,
+                    with_payload=["document_id", REVISION_FIELD], with_vectors=False,
+                )  # fmt: skip
+            for record in records:
+                count_revision(counts, record.payload or {})
+            if offset is None:
+                return counts
 
     def point_ids(self, tenant: str, document_id: str) -> list[str]:
         if not self._collection_exists():

@@ -26,10 +26,14 @@ RRF_K = 60
 TENANT_FIELD = "tenant"
 KEYWORD_INDEXES = ("document_id", "file_type")
 
+# The catalog revision that wrote a point (pipeline: versions never mix); range-filtered.
+REVISION_FIELD = "revision"
+
 PAYLOAD_FIELDS = (
     "tenant",
     "document_id",
     "version",
+    REVISION_FIELD,
     "chunk_index",
     "text",
     "source",
@@ -43,6 +47,13 @@ PAYLOAD_FIELDS = (
 
 def payload_of(point: IndexPoint) -> dict[str, Any]:
     return {field: getattr(point, field) for field in PAYLOAD_FIELDS}
+
+
+def count_revision(counts: dict[str, dict[int, int]], payload: Mapping[str, Any]) -> None:
+    """Add one point's (document, revision) to the reconciler's tally."""
+    revisions = counts.setdefault(str(payload["document_id"]), {})
+    revision = int(payload.get(REVISION_FIELD) or 0)
+    revisions[revision] = revisions.get(revision, 0) + 1
 
 
 def hit_from(point_id: object, score: float, payload: Mapping[str, Any]) -> Hit:

@@ -1,0 +1,1 @@
+"""Implementations of `ragline` commands that have a module of their own."""
