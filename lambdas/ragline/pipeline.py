@@ -173,7 +173,7 @@ def embed_and_index(doc: DocumentRef, batch_key: str, services: Services) -> dic
     chunks = [Chunk.model_validate(row["chunk"]) for row in rows]
     embedder, index = services.embedder, services.index
     dense = embedder.embed_documents([c.text for c in chunks])
-    index.ensure_collection(embedder.dimensions)
+    index.ensure_collection(embedder.dimensions, embedder.name)
     index.upsert(
         [
             IndexPoint(
