@@ -49,6 +49,11 @@ from ragline_local.commands.eval import (  # noqa: E402
     summarise,
 )
 
+try:  # the payload's document context, as the pipeline writes it (absent in older code)
+    from ragline.pipeline import document_context_fields as context_fields
+except ImportError:
+    context_fields = None
+
 SUFFIXES = {".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt", ".csv"}
 
 
@@ -58,7 +63,7 @@ class CachedEmbedder:
     def __init__(self, embedder, path: Path = CACHE) -> None:
         self.embedder, self.name, self.dimensions = embedder, embedder.name, embedder.dimensions
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path)
+        self._db = sqlite3.connect(path, timeout=120)  # several runs may share the cache
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector TEXT)")
         self.embedded = 0  # texts actually sent to the model (cache misses)
         self.seconds = 0.0
@@ -115,14 +120,20 @@ def index_corpus(folder: Path, embedder, index, settings: Settings) -> dict[str,
         if not chunks:
             stats["failed"] += 1
             continue
-        vectors = embedder.embed_documents([c.text for c in chunks])
+        # As embed_and_index: the embedded/sparse text is the chunk with its context header where
+        # the chunker makes one, and the payload carries the document context (getattr: older code).
+        indexed = [c.indexed_text() if hasattr(c, "indexed_text") else c.text for c in chunks]
+        descriptor = getattr(document, "descriptor", None)
+        descriptor = descriptor.model_dump(mode="json") if descriptor is not None else None
+        vectors = embedder.embed_documents(indexed)
         document_id = document_id_for(TENANT, f"{TENANT}/{source}")
         index.upsert([
             IndexPoint(id=point_id_for(document_id, c.index), tenant=TENANT, document_id=document_id,
                        version="v1", chunk_index=c.index, text=c.text, source=source,
                        file_type=document.file_type, title=document.title, page_start=c.page_start,
-                       page_end=c.page_end, heading=c.heading, dense=vector, sparse=sparse_document_vector(c.text))
-            for c, vector in zip(chunks, vectors)
+                       page_end=c.page_end, heading=c.heading, dense=vector, sparse=sparse_document_vector(text),
+                       **(context_fields(c, descriptor) if context_fields else {}))
+            for c, vector, text in zip(chunks, vectors, indexed)
         ])
         stats["documents"] += 1
         stats["chunks"] += len(chunks)
@@ -146,7 +157,8 @@ def query_service(index, embedder, settings: Settings, catalog_path: str):
                         context_token_budget=settings.context_token_budget)
 
 
-def run_devset(name: str, spec: dict, embedder, settings: Settings, modes: Sequence[str], limit: int | None):
+def run_devset(name: str, spec: dict, embedder, settings: Settings, modes: Sequence[str], limit: int | None,
+               index_only: bool = False):
     from ragline.index import make_index
 
     questions = load_questions(DEVSETS / spec["csv"])[: limit or None]
@@ -158,6 +170,9 @@ def run_devset(name: str, spec: dict, embedder, settings: Settings, modes: Seque
         t0 = time.perf_counter()
         stats = index_corpus(corpus, embedder, index, settings)
         stats["index_s"] = round(time.perf_counter() - t0, 1)
+        if index_only:
+            index.close()
+            return [], stats
         service = query_service(index, embedder, settings, os.path.join(folder, "catalog.db"))
         results = evaluate(questions, ServiceBackend(service, TENANT), modes)
         index.close()
@@ -171,6 +186,7 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--limit", type=int, help="only the first N questions of each dev set")
     parser.add_argument("--json", type=Path, dest="json_path")
+    parser.add_argument("--index-only", action="store_true", help="index (fill the embedding cache), ask nothing")
     args = parser.parse_args()
     specs = json.loads((DEVSETS / "devsets.json").read_text())
     settings = Settings()
@@ -179,7 +195,11 @@ def main() -> None:
     embedder = CachedEmbedder(make_embedder(settings))
     output = {}
     for devset in args.devsets or list(specs):
-        results, stats = run_devset(devset, specs[devset], embedder, settings, args.modes, args.limit)
+        results, stats = run_devset(devset, specs[devset], embedder, settings, args.modes, args.limit,
+                                    args.index_only)
+        if args.index_only:
+            print(devset, stats, flush=True)
+            continue
         title = f"{devset} — embedder {embedder.name}, fusion {describe_fusion(settings)}, {stats}"
         print(render_table(summarise(results), title), "\n", flush=True)
         output[devset] = report(results, embedder=embedder.name, index=stats)

@@ -87,11 +87,21 @@ PAYLOAD_FIELDS = (
     "page_start",
     "page_end",
     "heading",
+    # Document context (issue 8): the chunk's section path and context header, the document's
+    # date/period/language and the chunk's fingerprint. Points written before these existed
+    # lack them; reads treat a missing field as unset.
+    "section_path",
+    "context",
+    "document_date",
+    "period",
+    "language",
+    "fingerprint",
 )
+CONTEXT_FIELDS = PAYLOAD_FIELDS[PAYLOAD_FIELDS.index("section_path") :]
 
 
 def payload_of(point: IndexPoint) -> dict[str, Any]:
-    return {field: getattr(point, field) for field in PAYLOAD_FIELDS}
+    return {field: getattr(point, field, None) for field in PAYLOAD_FIELDS}
 
 
 def hit_from(point_id: object, score: float, payload: Mapping[str, Any]) -> Hit:
@@ -107,6 +117,7 @@ def hit_from(point_id: object, score: float, payload: Mapping[str, Any]) -> Hit:
         page_start=payload.get("page_start"),
         page_end=payload.get("page_end"),
         heading=payload.get("heading"),
+        **{field: payload[field] for field in CONTEXT_FIELDS if payload.get(field) is not None},
     )
 
 

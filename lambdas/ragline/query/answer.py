@@ -151,8 +151,10 @@ def page_label(hit: Hit) -> str | None:
 
 
 def format_source(number: int, hit: Hit, text: str) -> str:
-    """``[n] title, p. X: text`` — what the model sees for one source."""
-    label = hit.title or hit.source
+    """``[n] context, p. X: text`` — what the model sees for one source. The context header
+    ("title — period — section > subsection", from the chunker) says whose and which part a
+    passage is, which a model needs as much as the retriever did; else the title or file."""
+    label = getattr(hit, "context", None) or hit.title or hit.source
     page = page_label(hit)
     head = f"[{number}] {label}" + (f", {page}" if page else "")
     return f"{head}: {' '.join(text.split())}"

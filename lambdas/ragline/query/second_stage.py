@@ -43,9 +43,15 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[tuple[str, ...]]
 
 
 def boilerplate_ids(hits: Sequence[Hit], threshold: float = BOILERPLATE_OVERLAP) -> frozenset[str]:
-    """Point ids of hits whose text mostly repeats a hit of another document."""
+    """Point ids of hits whose text mostly repeats a hit of another document (by shingles, or
+    by the chunker's fingerprint of the normalised text where the payload has one)."""
     sets = [shingles(hit.text) for hit in hits]
     found: set[str] = set()
+    fingerprints: dict[str, set[str]] = {}
+    for hit in hits:
+        if fingerprint := getattr(hit, "fingerprint", None):
+            fingerprints.setdefault(fingerprint, set()).add(hit.document_id)
+    found.update(h.point_id for h in hits if len(fingerprints.get(getattr(h, "fingerprint", None) or "", ())) > 1)
     for i, (hit, mine) in enumerate(zip(hits, sets)):
         if len(mine) < MIN_SHINGLES:
             continue
