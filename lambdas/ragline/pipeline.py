@@ -265,7 +265,7 @@ def embed_and_index(doc: DocumentRef, batch_key: str, execution_id: str, service
     embedder, index = services.embedder, services.index
     dense = embedder.embed_documents([c.indexed_text() for c in chunks])
     _require_ownership(doc, execution_id, services)
-    index.ensure_collection(embedder.dimensions)
+    index.ensure_collection(embedder.dimensions, embedder.name)
     index.upsert(
         [
             IndexPoint(

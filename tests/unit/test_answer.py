@@ -47,6 +47,14 @@ def markers(text: str) -> list[int]:
 # ------------------------------------------------------------------------------ formatting
 
 
+@pytest.mark.skipif("context" not in Hit.model_fields, reason="Hit has no context header field yet")
+def test_source_line_prefers_the_context_header() -> None:
+    contextual = hit("Leave is 20 days.").model_copy(update={"context": "Staff Handbook 2025 — Leave > Annual"})
+    assert format_source(1, contextual, "Leave is 20 days.") == (
+        "[1] Staff Handbook 2025 — Leave > Annual, p. 3: Leave is 20 days."
+    )
+
+
 def test_source_line_has_number_title_page_and_text() -> None:
     assert format_source(1, hit("Leave is 20 days."), "Leave is 20 days.") == "[1] Handbook, p. 3: Leave is 20 days."
 

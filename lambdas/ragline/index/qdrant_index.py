@@ -5,6 +5,9 @@ Production talks to a Qdrant server (Qdrant Cloud or self-hosted) by URL + API k
 force, deaf to payload indexes, not thread-safe, and it locks its folder against a second
 client. So local-mode clients are shared per path within a process and every call on one is
 serialized by a lock; the embedded default engine is ``EdgeIndex`` instead.
+
+The embedder that built a collection is recorded in the collection's metadata
+(``ragline_embedder``) and checked on every write and dense search.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from ragline.index.schema import (
     DENSE,
     KEYWORD_INDEXES,
     REVISION_FIELD,
-    RRF_K,
     SPARSE,
     TENANT_FIELD,
+    Fusion,
     count_revision,
+    embedder_mismatch,
     excludes_everything,
     hit_from,
     payload_of,
@@ -34,6 +38,7 @@ from ragline.index.schema import (
 )
 from ragline.models import Hit, IndexPoint, SearchMode, SparseVector
 
+EMBEDDER_METADATA = "ragline_embedder"  # collection metadata key: the embedder that built it
 UPSERT_BATCH = 256  # points per request: keeps a server request well under its size limits
 SCROLL_PAGE = 1000
 
@@ -70,10 +75,12 @@ class QdrantIndex:
         url: str | None = None,
         api_key: str | None = None,
         path: str | None = None,
+        fusion: Fusion | None = None,
     ) -> None:
         if (url is None) == (path is None):
             raise ValueError("QdrantIndex needs exactly one of url (server) or path (local mode)")
         self.collection = collection
+        self.fusion = fusion or Fusion()
         self.server = url is not None
         self._where = f"Qdrant at {url}" if url else f"Qdrant local mode at {path}"
         self._path = path
@@ -86,6 +93,7 @@ class QdrantIndex:
             self._client, self._lock = _local_client(path)
         self._exists = False
         self._dense_size: int | None = None  # of the collection, once checked
+        self._embedder: str | None = None  # the embedder recorded on the collection, once read
 
     def close(self) -> None:
         """Release the client (a local-mode folder for every QdrantIndex on it: tests, shutdown)."""
@@ -96,12 +104,12 @@ class QdrantIndex:
 
     # -- collection ---------------------------------------------------------------------------
 
-    def ensure_collection(self, dense_dimensions: int) -> None:
+    def ensure_collection(self, dense_dimensions: int, embedder: str | None = None) -> None:
         if self._dense_size is None:
             with self._call("create the collection"):
                 if not self._client.collection_exists(self.collection):
-                    self._create(dense_dimensions)
-                self._dense_size = self._collection_dense_size()
+                    self._create(dense_dimensions, embedder)
+                self._dense_size, self._embedder = self._collection_config()
             self._exists = True
         if self._dense_size != dense_dimensions:
             raise ProviderError(
@@ -109,11 +117,31 @@ class QdrantIndex:
                 f"vectors, but the embedder makes {dense_dimensions}: use another RAGLINE_COLLECTION for "
                 "this embedder, or delete the collection and re-ingest"
             )
+        if embedder is not None:
+            self._check_embedder(embedder, dense_dimensions, record=True)
 
-    def _create(self, dense_dimensions: int) -> None:
+    def _check_embedder(self, embedder: str, dimensions: int, *, record: bool) -> None:
+        """Refuse another embedder's vectors; record the first one named (older collections)."""
+        if self._embedder is None:
+            with self._call("read the collection"):
+                self._dense_size, self._embedder = self._collection_config()
+        if self._embedder is None:
+            if record:
+                with self._call("record the embedder"):
+                    self._client.update_collection(self.collection, metadata={EMBEDDER_METADATA: embedder})
+                self._embedder = embedder
+            return
+        if self._embedder != embedder:
+            raise embedder_mismatch(
+                f"collection {self.collection!r} in {self._where}", self._embedder, self._dense_size,
+                embedder, dimensions,
+            )
+
+    def _create(self, dense_dimensions: int, embedder: str | None) -> None:
         try:
             self._client.create_collection(
                 self.collection,
+                metadata={EMBEDDER_METADATA: embedder} if embedder else None,
                 vectors_config={
                     DENSE: models.VectorParams(size=dense_dimensions, distance=models.Distance.COSINE)
                 },
@@ -133,10 +161,13 @@ class QdrantIndex:
                     self.collection, field, field_schema=models.PayloadSchemaType.KEYWORD
                 )
 
-    def _collection_dense_size(self) -> int | None:
-        vectors = self._client.get_collection(self.collection).config.params.vectors
+    def _collection_config(self) -> tuple[int | None, str | None]:
+        """(dense size, recorded embedder) of the collection."""
+        config = self._client.get_collection(self.collection).config
+        vectors = config.params.vectors
         params = vectors.get(DENSE) if isinstance(vectors, dict) else None
-        return params.size if params is not None else None
+        embedder = (config.metadata or {}).get(EMBEDDER_METADATA)
+        return (params.size if params is not None else None), embedder
 
     def _collection_exists(self) -> bool:
         """Whether there is anything to read yet (remembered once true)."""
@@ -233,10 +264,13 @@ class QdrantIndex:
         prefetch_limit: int = 40,
         document_ids: Sequence[str] | None = None,
         file_types: Sequence[str] | None = None,
+        embedder: str | None = None,
     ) -> list[Hit]:
         plan = plan_query(mode, dense, sparse)
         if plan is None or excludes_everything(document_ids, file_types) or not self._collection_exists():
             return []
+        if plan.dense is not None and embedder is not None:
+            self._check_embedder(embedder, len(plan.dense), record=False)
         flt = _filter(tenant, document_ids=document_ids, file_types=file_types)
         dense_query = list(plan.dense) if plan.dense is not None else None
         sparse_query = (
@@ -250,7 +284,7 @@ class QdrantIndex:
                     models.Prefetch(query=dense_query, using=DENSE, limit=prefetch_limit, filter=flt),
                     models.Prefetch(query=sparse_query, using=SPARSE, limit=prefetch_limit, filter=flt),
                 ],
-                query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
+                query=_fusion(self.fusion),
             )
         elif plan.kind == "dense":
             request = dict(query=dense_query, using=DENSE)
@@ -290,6 +324,12 @@ class QdrantIndex:
         finally:
             if lock is not None:
                 lock.release()
+
+
+def _fusion(fusion: Fusion) -> models.RrfQuery | models.FusionQuery:
+    if fusion.method == "dbsf":
+        return models.FusionQuery(fusion=models.Fusion.DBSF)
+    return models.RrfQuery(rrf=models.Rrf(k=fusion.k, weights=fusion.weights))
 
 
 def _point_struct(point: IndexPoint) -> models.PointStruct:

@@ -11,15 +11,64 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ragline.errors import ProviderError
 from ragline.models import Hit, IndexPoint, SearchMode, SparseVector
 
 DENSE = "dense"  # named dense vector, cosine
 SPARSE = "sparse"  # named sparse vector, IDF modifier (document values are BM25-weighted)
 
 # Reciprocal rank fusion constant, set explicitly so both engines fuse identically:
-# score = sum over prefetches of 1 / (k + rank), rank counted from 0. 60 is the RRF paper's
-# value (Qdrant's default of 2 lets a single list's top hit dominate the fusion).
+# score = sum over prefetches of weight / (k + rank), rank counted from 0. 60 is the RRF
+# paper's value (Qdrant's default of 2 lets a single list's top hit dominate the fusion).
 RRF_K = 60
+
+FusionMethod = Literal["rrf", "dbsf"]
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How hybrid search merges the dense and the sparse candidate lists (both engines natively).
+
+    - ``rrf``: reciprocal rank fusion, ``sum(weight / (k + rank))``; ranks only, so the two
+      score scales never need to agree. Weights other than 1 give "weighted RRF".
+    - ``dbsf``: distribution-based score fusion: each list's scores normalised by their mean
+      ± 3 standard deviations, then summed (Qdrant has no weights for it).
+    Chosen per deployment (``RAGLINE_FUSION``, ``RAGLINE_RRF_K``, ``RAGLINE_FUSION_*_WEIGHT``);
+    the default is the one the dev sets ranked best (docs/benchmarks.md).
+    """
+
+    method: FusionMethod = "rrf"
+    k: int = RRF_K
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ValueError(f"RRF k must be at least 1, got {self.k}")
+        if self.dense_weight < 0 or self.sparse_weight < 0 or self.dense_weight + self.sparse_weight == 0:
+            raise ValueError("fusion weights must be non-negative and not both 0")
+        if self.method == "dbsf" and self.weights is not None:
+            raise ValueError("DBSF fusion takes no weights: use RAGLINE_FUSION=rrf for weighted fusion")
+
+    @property
+    def weights(self) -> list[float] | None:
+        """[dense, sparse] prefetch weights, or None for plain (equal) fusion."""
+        if self.dense_weight == 1.0 and self.sparse_weight == 1.0:
+            return None
+        return [self.dense_weight, self.sparse_weight]
+
+
+class EmbedderMismatchError(ProviderError):
+    """The collection was built by another embedder: its vectors and this one's do not mix."""
+
+
+def embedder_mismatch(where: str, recorded: str, recorded_dims: int | None, current: str, current_dims: int) -> EmbedderMismatchError:
+    return EmbedderMismatchError(
+        f"{where} was built with the embedder {recorded} ({recorded_dims} dimensions), but this "
+        f"deployment embeds with {current} ({current_dims} dimensions); vectors of two models do not "
+        f"mix. Set RAGLINE_EMBEDDER (and its model settings) back to what built it, or use a new "
+        "RAGLINE_COLLECTION (or delete this one) and re-ingest the documents"
+    )
 
 # Fields filtered on get keyword payload indexes (the tenant field as Qdrant's tenant index);
 # qdrant-client's local mode has no payload indexes.
@@ -42,11 +91,21 @@ PAYLOAD_FIELDS = (
     "page_start",
     "page_end",
     "heading",
+    # Document context (issue 8): the chunk's section path and context header, the document's
+    # date/period/language and the chunk's fingerprint. Points written before these existed
+    # lack them; reads treat a missing field as unset.
+    "section_path",
+    "context",
+    "document_date",
+    "period",
+    "language",
+    "fingerprint",
 )
+CONTEXT_FIELDS = PAYLOAD_FIELDS[PAYLOAD_FIELDS.index("section_path") :]
 
 
 def payload_of(point: IndexPoint) -> dict[str, Any]:
-    return {field: getattr(point, field) for field in PAYLOAD_FIELDS}
+    return {field: getattr(point, field, None) for field in PAYLOAD_FIELDS}
 
 
 def count_revision(counts: dict[str, dict[int, int]], payload: Mapping[str, Any]) -> None:
@@ -69,6 +128,7 @@ def hit_from(point_id: object, score: float, payload: Mapping[str, Any]) -> Hit:
         page_start=payload.get("page_start"),
         page_end=payload.get("page_end"),
         heading=payload.get("heading"),
+        **{field: payload[field] for field in CONTEXT_FIELDS if payload.get(field) is not None},
     )
 
 

@@ -44,6 +44,11 @@ right after the statement. Only cite numbers that are listed.
 # in llama.cpp, for one) drop system messages, and an answer without its sources is ungrounded.
 USER_PROMPT = "Sources:\n{sources}\n\nQuestion: {question}"
 
+ONLY_BOILERPLATE_ANSWER = (
+    "The passages that match this question are standard text repeated across your documents, "
+    "not an answer from one of them. Try naming the document, the case or the figure you need."
+)
+
 NO_HITS_ANSWER = (
     "No passage in your documents matches this question. Try other words, remove filters, "
     "or check that the documents you expect are uploaded and ready."
@@ -146,8 +151,10 @@ def page_label(hit: Hit) -> str | None:
 
 
 def format_source(number: int, hit: Hit, text: str) -> str:
-    """``[n] title, p. X: text`` — what the model sees for one source."""
-    label = hit.title or hit.source
+    """``[n] context, p. X: text`` — what the model sees for one source. The context header
+    ("title — period — section > subsection", from the chunker) says whose and which part a
+    passage is, which a model needs as much as the retriever did; else the title or file."""
+    label = getattr(hit, "context", None) or hit.title or hit.source
     page = page_label(hit)
     head = f"[{number}] {label}" + (f", {page}" if page else "")
     return f"{head}: {' '.join(text.split())}"
@@ -272,27 +279,53 @@ def _is_heading(sentence: str) -> bool:
     return "|" not in sentence and not sentence.endswith(_SENTENCE_FINAL) and len(sentence.split()) <= 6
 
 
+def _repeated_sentences(sources: Sequence[Source]) -> set[str]:
+    """Sentences (normalised) that occur in sources of two or more documents: standard text of
+    a form or template, never the answer to a question about one document."""
+    documents: dict[str, set[str]] = {}
+    for source in sources:
+        for sentence in split_sentences(source.text):
+            documents.setdefault(_sentence_key(sentence), set()).add(source.hit.document_id)
+    return {key for key, ids in documents.items() if len(ids) > 1}
+
+
+def _sentence_key(sentence: str) -> str:
+    return " ".join(_terms(sentence))
+
+
 def extractive_answer(
     question: str,
     sources: Sequence[Source],
     *,
+    boilerplate: frozenset[str] = frozenset(),
     max_sentences: int = EXTRACTIVE_SENTENCES,
     max_chars: int = EXTRACTIVE_CHARS,
 ) -> CitedAnswer:
-    """The sentences of the top sources that share the most (rarer) words with the question,
-    best first, each followed by its citation. Word weights are IDF over the candidate
-    sentences, so words common to all of them ("là", "the", "của") count for little."""
+    """The sentences and table rows of the top sources that share the most (rarer) words with
+    the question, best first, each followed by its citation. Word weights are IDF over the
+    candidate sentences, so words common to all of them ("là", "the", "của") count for little;
+    the question's own figures (a year, a dose, a visit number) count double.
+
+    Never quoted: sources the retriever marked as ``boilerplate`` (point ids of passages
+    repeated across documents) and sentences that occur in more than one document's source."""
     if not sources:
         return CitedAnswer(NO_HITS_ANSWER)
-    wanted = set(_terms(question))
+    usable = [s for s in sources if s.hit.point_id not in boilerplate]
+    if not usable:
+        return CitedAnswer(ONLY_BOILERPLATE_ANSWER)
+    repeated = _repeated_sentences(sources)
+    question_terms = _terms(question)
+    wanted = set(question_terms)
+    figures = {t for t in wanted if any(ch.isdigit() for ch in t)}
     candidates: list[_Candidate] = []
-    for source in sources:
+    for source in usable:
         for sentence in split_sentences(source.text):
-            if _is_heading(sentence):
+            if _is_heading(sentence) or _sentence_key(sentence) in repeated:
                 continue
             candidates.append(
                 _Candidate(_clip(sentence, MAX_SENTENCE_CHARS), source, len(candidates), frozenset(_terms(sentence)))
             )
+    sources = usable
     df: Counter[str] = Counter()
     for candidate in candidates:
         df.update(candidate.terms & wanted)
@@ -300,7 +333,7 @@ def extractive_answer(
 
     def score(candidate: _Candidate) -> float:
         overlap = candidate.terms & wanted
-        weight = sum(math.log(1 + n / df[t]) for t in overlap)
+        weight = sum(math.log(1 + n / df[t]) * (2.0 if t in figures else 1.0) for t in overlap)
         # Prefer higher-ranked hits a little; shorter sentences with the same overlap are denser.
         rank_factor = 1.0 / (1.0 + 0.1 * (candidate.source.number - 1))
         length_factor = 1.0 / (1.0 + math.log1p(len(candidate.terms)) / 10)

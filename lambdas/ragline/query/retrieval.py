@@ -17,8 +17,10 @@ from typing import Callable, Sequence
 
 from ragline.cache import decode_vector, embedding_key, encode_vector
 from ragline.errors import RaglineError
+from ragline.index.schema import EmbedderMismatchError
 from ragline.models import Hit, SearchMode, SparseVector
 from ragline.ports import Cache, Embedder, VectorIndex
+from ragline.query.second_stage import Ranked, rerank
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +73,12 @@ class Retriever:
         sparse_encoder: Callable[[str], SparseVector] | None = None,
         embedding_ttl_s: int = 86400,
         prefetch_limit: int = 40,
+        candidates: int = 30,
+        max_per_document: int | None = None,
     ) -> None:
         self.index = index
+        self.candidates = candidates  # what the second stage re-orders (0: index order as is)
+        self.max_per_document = max_per_document
         self._embedder_provider = embedder_provider
         self.cache = cache
         self._sparse_encoder = sparse_encoder
@@ -140,6 +146,23 @@ class Retriever:
         timer: Timer | None = None,
     ) -> list[Hit]:
         """One tenant's top hits (the index applies the tenant filter on every search)."""
+        return self.retrieve(
+            tenant, question, mode=mode, limit=limit, document_ids=document_ids, file_types=file_types, timer=timer
+        ).hits
+
+    def retrieve(
+        self,
+        tenant: str,
+        question: str,
+        *,
+        mode: SearchMode,
+        limit: int,
+        document_ids: Sequence[str] | None = None,
+        file_types: Sequence[str] | None = None,
+        timer: Timer | None = None,
+    ) -> Ranked:
+        """The top hits after the second stage (ragline.query.second_stage), which also says
+        which of them are boilerplate repeated across documents."""
         timer = timer or Timer()
         dense: list[float] | None = None
         sparse: SparseVector | None = None
@@ -151,16 +174,25 @@ class Retriever:
         if sparse is not None and not sparse.indices:
             # No indexable terms (e.g. punctuation only): sparse has nothing to contribute.
             if mode == "sparse":
-                return []
+                return Ranked([])
             mode, sparse = "dense", None
+        pool = max(limit, self.candidates)
         with timer.stage("search"):
-            return self.index.search(
-                tenant,
-                dense=dense,
-                sparse=sparse,
-                mode=mode,
-                limit=limit,
-                prefetch_limit=max(self.prefetch_limit, limit),
-                document_ids=list(document_ids) if document_ids else None,
-                file_types=list(file_types) if file_types else None,
-            )
+            try:
+                candidates = self.index.search(
+                    tenant,
+                    dense=dense,
+                    sparse=sparse,
+                    mode=mode,
+                    limit=pool,
+                    prefetch_limit=max(self.prefetch_limit, pool),
+                    document_ids=list(document_ids) if document_ids else None,
+                    file_types=list(file_types) if file_types else None,
+                    embedder=self.embedder().name if dense is not None else None,
+                )
+            except EmbedderMismatchError as exc:
+                raise EmbedderUnavailableError(f"Dense search is unavailable: {exc}. Or use mode=sparse.") from exc
+        if not self.candidates:
+            return Ranked(candidates[:limit])
+        with timer.stage("rerank"):
+            return rerank(candidates, limit, max_per_document=self.max_per_document)

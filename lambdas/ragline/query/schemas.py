@@ -85,6 +85,9 @@ class SearchHit(BaseModel):
     snippet: str
     score: float
     chunk_index: int
+    text: str | None = Field(
+        default=None, description="The passage's full text (GET /search with full_text=true; else omitted)."
+    )
 
 
 class Citation(SearchHit):

@@ -48,7 +48,7 @@ class CachedAnswer(BaseModel):
     usage: Usage | None = None
 
 
-def to_search_hit(hit: Hit, question: str, text: str | None = None) -> SearchHit:
+def to_search_hit(hit: Hit, question: str, text: str | None = None, *, full_text: bool = False) -> SearchHit:
     return SearchHit(
         document_id=hit.document_id,
         source=hit.source,
@@ -59,6 +59,7 @@ def to_search_hit(hit: Hit, question: str, text: str | None = None) -> SearchHit
         snippet=best_snippet(text if text is not None else hit.text, question),
         score=round(float(hit.score), 6),
         chunk_index=hit.chunk_index,
+        text=(text if text is not None else hit.text) if full_text else None,
     )
 
 
@@ -101,6 +102,8 @@ class QueryService:
             services.cache,
             embedding_ttl_s=settings.embedding_cache_ttl_s,
             prefetch_limit=settings.prefetch_k,
+            candidates=settings.rerank_candidates,
+            max_per_document=settings.max_chunks_per_document,
         )
         return cls(
             catalog=services.catalog,
@@ -123,7 +126,10 @@ class QueryService:
         top_k: int = 6,
         document_ids: Sequence[str] | None = None,
         file_types: Sequence[str] | None = None,
+        full_text: bool = False,
     ) -> SearchResponse:
+        """Ranked passages with snippets; ``full_text`` adds each passage's whole text, for
+        applications that use Ragline as a retrieval service (their own model reads it)."""
         timer = Timer()
         hits = self.retriever.search(
             tenant,
@@ -134,7 +140,9 @@ class QueryService:
             file_types=file_types,
             timer=timer,
         )
-        return SearchResponse(hits=[to_search_hit(h, question) for h in hits], latency_ms=timer.total_ms())
+        return SearchResponse(
+            hits=[to_search_hit(h, question, full_text=full_text) for h in hits], latency_ms=timer.total_ms()
+        )
 
     # ---------------------------------------------------------------------------------- ask
 
@@ -211,7 +219,7 @@ class QueryService:
         timer: Timer,
         on_delta: Callable[[str], None] | None,
     ) -> CachedAnswer:
-        hits = self.retriever.search(
+        ranked = self.retriever.retrieve(
             tenant,
             request.question,
             mode=request.mode,
@@ -220,6 +228,7 @@ class QueryService:
             file_types=request.file_types,
             timer=timer,
         )
+        hits = ranked.hits
         if not hits:
             if on_delta:
                 on_delta(NO_HITS_ANSWER)
@@ -227,7 +236,7 @@ class QueryService:
         sources = select_sources(hits, self.context_token_budget)
         if self.llm is None:
             with timer.stage("answer"):
-                cited = extractive_answer(request.question, sources)
+                cited = extractive_answer(request.question, sources, boilerplate=ranked.boilerplate)
             if on_delta:
                 on_delta(cited.text)
             return CachedAnswer(

@@ -1,0 +1,58 @@
+"""The second stage on real passage text: boilerplate repeated across documents goes last and is
+reported; a per-document cap makes room for other documents."""
+
+from __future__ import annotations
+
+from ragline.models import Hit
+from ragline.query.second_stage import boilerplate_ids, rerank
+
+# The NTSB's standard paragraph, as it appears in every report of the corpus.
+STANDARD = (
+    "The National Transportation Safety Board does not assign fault or blame for an accident or "
+    "incident; rather, as specified by NTSB regulation, accident/incident investigations are "
+    "fact-finding proceedings with no formal issues and no adverse parties."
+)
+
+
+def hit(document: str, n: int, text: str) -> Hit:
+    return Hit(score=1.0 / (n + 1), point_id=f"{document}-{n}", document_id=document, chunk_index=n, text=text,
+               source=f"{document}.pdf", file_type="pdf")
+
+
+def test_a_passage_repeated_in_another_document_is_boilerplate() -> None:
+    hits = [
+        hit("a", 0, "Report A. " + STANDARD),
+        hit("b", 0, "Report B, Cessna 172. " + STANDARD),
+        hit("a", 1, "The pilot reported that the left main landing gear collapsed during the landing roll."),
+    ]
+    assert boilerplate_ids(hits) == {"a-0", "b-0"}
+
+
+def test_repetition_within_one_document_is_not_boilerplate() -> None:
+    hits = [hit("a", 0, STANDARD), hit("a", 1, STANDARD + " Continued."), hit("b", 0, "Something else entirely.")]
+    assert boilerplate_ids(hits) == frozenset()
+
+
+def test_short_passages_are_never_called_boilerplate() -> None:
+    hits = [hit("a", 0, "Page 3 of 12"), hit("b", 0, "Page 3 of 12")]
+    assert boilerplate_ids(hits) == frozenset()
+
+
+def test_rerank_puts_boilerplate_last_and_reports_it() -> None:
+    hits = [
+        hit("a", 0, STANDARD),
+        hit("b", 0, STANDARD),
+        hit("a", 1, "The left main landing gear collapsed during the landing roll on runway 27."),
+        hit("c", 0, "The probable cause was the pilot's failure to maintain directional control."),
+    ]
+    ranked = rerank(hits, 3)
+    assert [h.point_id for h in ranked.hits] == ["a-1", "c-0", "a-0"]
+    assert ranked.boilerplate == {"a-0"}
+
+
+def test_rerank_caps_chunks_per_document() -> None:
+    hits = [hit("a", i, f"Chunk {i} of the long protocol about dosing schedule week {i}.") for i in range(5)]
+    hits.append(hit("b", 0, "The other trial enrolled 40 participants."))
+    ranked = rerank(hits, 4, max_per_document=2)
+    assert [h.point_id for h in ranked.hits] == ["a-0", "a-1", "b-0", "a-2"]
+    assert [h.point_id for h in rerank(hits, 4).hits] == ["a-0", "a-1", "a-2", "a-3"]
