@@ -386,7 +386,7 @@ class _RecordingIndex:
     def __init__(self) -> None:
         self.points = []
 
-    def ensure_collection(self, dimensions: int) -> None:
+    def ensure_collection(self, dimensions: int, embedder_name: str | None = None) -> None:
         pass
 
     def upsert(self, points) -> None:
@@ -401,6 +401,7 @@ class _RecordingEmbedder:
 
         self.inner = HashEmbedder(64)
         self.dimensions = 64
+        self.name = self.inner.name
         self.texts: list[str] = []
 
     def embed_documents(self, texts):
@@ -429,12 +430,13 @@ def test_index_payload_carries_document_context(tmp_path) -> None:
     )
     record = services.catalog.register(tenant="acme", key=key, file_name=name, content_hash="v1", execution_id="e1")
     doc = pipeline.DocumentRef(
-        document_id=record.document.id, tenant="acme", key=key, source=name, file_name=name, version="v1"
+        document_id=record.document.id, tenant="acme", key=key, source=name, file_name=name, version="v1",
+        revision=record.document.revision,
     )
     extracted = pipeline.extract_text(doc, "e1", services)
     chunked = pipeline.chunk(doc, extracted, "e1", services)
     for batch in chunked.batch_keys:
-        pipeline.embed_and_index(doc, batch, services)
+        pipeline.embed_and_index(doc, batch, "e1", services)
     points = services.index.points
     assert len(points) == chunked.chunk_count > 3
     analysis = next(p for p in points if "attempting to land" in p.text)
