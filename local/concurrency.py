@@ -174,3 +174,50 @@ class ExecutionPool:
                 run()
             except Exception:  # an engine failure ends that execution only, never the pool
                 pass
+
+
+class IdleTrimmer:
+    """Gives memory back to the OS once no handler has run for a while.
+
+    A 2,400-page PDF needs its text and layout while it is extracted; afterwards glibc keeps
+    the freed arenas, so the process stayed at its peak while idle. Every `interval_s` a single
+    thread checks: invocations ran since the last trim and none runs now -> collect cycles and
+    `malloc_trim(0)`. (A Lambda gets a fresh sandbox for that; one process has to do it.)"""
+
+    def __init__(self, interval_s: float = 2.0) -> None:
+        self.interval_s = interval_s
+        self._running = 0
+        self._since_trim = 0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        try:
+            self._malloc_trim: Callable[[int], int] | None = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc: nothing to trim
+            self._malloc_trim = None
+
+    def entered(self) -> None:
+        with self._lock:
+            self._running += 1
+            self._since_trim += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="ragline-idle-trim", daemon=True)
+                self._thread.start()
+
+    def left(self) -> None:
+        with self._lock:
+            self._running -= 1
+
+    def _loop(self) -> None:
+        import gc
+        import time
+
+        while True:
+            time.sleep(self.interval_s)
+            with self._lock:
+                idle = self._running == 0 and self._since_trim > 0
+                if idle:
+                    self._since_trim = 0
+            if idle:
+                gc.collect()
+                if self._malloc_trim is not None:
+                    self._malloc_trim(0)

@@ -359,11 +359,16 @@ class HomeLock:
 
 
 def reconcile_at_start(stack: DevStack) -> None:
-    """Bring bucket, catalog and index back into agreement after a restart: documents left
-    `processing` by a stop have no execution any more. The reconciler (`ragline reconcile`,
-    issue 9 item 4) does this; this hook runs it at every start when it is installed."""
+    """Bring bucket, catalog and index back into agreement after a restart: a document left
+    `processing` by a stop has no execution any more, and an upload may have landed while no
+    stack ran. The reconciler (`ragline reconcile`, issue 9 item 4, `local/commands/reconcile.py`)
+    does that; this hook runs it at every start, once that command is merged. A failure is a
+    warning: the stack is still usable, and `ragline reconcile` can be run again by hand."""
     try:
-        from ragline_local.commands.reconcile import reconcile_local  # type: ignore[import-not-found]
+        from ragline_local.commands import reconcile  # type: ignore[attr-defined]
     except ImportError:
         return
-    reconcile_local(stack)
+    try:
+        reconcile.run(stack.endpoints())
+    except Exception as error:  # noqa: BLE001 - reported, never fatal to the start
+        logging.getLogger("ragline").warning("reconcile at start failed: %s", error)

@@ -47,12 +47,13 @@ from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from ragline_local import persistence
-from ragline_local.concurrency import CancellableCall, ExecutionPool, FunctionSlots
+from ragline_local.concurrency import CancellableCall, ExecutionPool, FunctionSlots, IdleTrimmer
 
 _installed = False
 _state_machine_starter: Callable[[str, str], None] | None = None
 SLOTS = FunctionSlots()
 EXECUTIONS = ExecutionPool()
+IDLE = IdleTrimmer()
 
 
 class InProcessContext:
@@ -98,6 +99,7 @@ def _reserved_concurrency(function: LambdaFunction) -> int | None:
 def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
     if isinstance(event, (str, bytes)):
         event = json.loads(event or "{}")
+    IDLE.entered()
     try:
         result = resolve_handler(self.handler)(event if event is not None else {}, InProcessContext.of(self))
         return json.dumps(result, default=str), False, ""
@@ -108,6 +110,8 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
             "stackTrace": traceback.format_tb(error.__traceback__),
         }
         return json.dumps(payload), True, traceback.format_exc()
+    finally:
+        IDLE.left()
 
 
 _sequencer_lock = threading.Lock()

@@ -43,7 +43,7 @@ def run_machine(stack, definition: dict, payload: dict, timeout_s: float = 60) -
 
 
 def exists(s3, bucket: str, key: str) -> bool:
-    return s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount", 0) > 0
+    return key in {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])}
 
 
 def test_a_timed_out_task_is_cancelled_and_its_late_write_never_lands(local_stack):

@@ -65,4 +65,6 @@ def test_event_normalisation_gives_unique_ids():
     first, second = normalise_s3_event(raw), normalise_s3_event(raw)
     assert first["id"] != second["id"]
     assert first["time"] == "2023-11-14T22:13:20Z"
+    sequencers = first["detail"]["object"].pop("sequencer"), second["detail"]["object"].pop("sequencer")
     assert first["detail"]["object"] == {"key": "a/b", "etag": "e"}
+    assert sequencers[0] < sequencers[1], "each event a fresh, increasing sequencer (moto sends one constant)"
