@@ -66,9 +66,13 @@ class Sampler:
         self._thread.join()
 
     def _run(self) -> None:
+        started = last = time.monotonic()
         while not self._stop.wait(0.1):
             self.python_threads = max(self.python_threads, threading.active_count())
             self.threads = max(self.threads, os_threads())
+            if time.monotonic() - last >= 15:  # progress, so a run cut short still says how far it got
+                last = time.monotonic()
+                print(f"  {last - started:6.0f} s  rss {rss_mib():6.0f} MiB  threads {os_threads()}", flush=True)
 
 
 def big_pdf(folder: Path, pages: int) -> Path:
