@@ -10,7 +10,8 @@
     ragline eval QNA.csv        score retrieval and answers on your own questions
 
 Commands other than `dev` and `demo` use a running `ragline dev` when there is one, and
-otherwise start a private stack for their own duration.
+otherwise start the same stack from the same RAGLINE_HOME for their own duration: documents
+ingested either way are there for the next command.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import shutil
 import signal
 import sys
 import time
@@ -104,11 +104,13 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8787, help="web app + API port")
     parser.add_argument("--aws-port", type=int, default=4566, help="local AWS (moto) port")
     parser.add_argument("--embedder", choices=["e5", "local", "hash", "openai"], default=default_embedder())
-    parser.add_argument("--keep", action="store_true", help="keep the catalog and index of the last run")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start from empty stores (by default documents, catalog and index are kept)")
+    parser.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)  # the default now
 
 
 def _config(args: argparse.Namespace, log_level: str = "WARNING") -> LocalConfig:
-    return LocalConfig(home=HOME, aws_port=args.aws_port, embedder=args.embedder, reset=not args.keep,
+    return LocalConfig(home=HOME, aws_port=args.aws_port, embedder=args.embedder, reset=args.fresh,
                        log_level=log_level)
 
 
@@ -200,16 +202,11 @@ def running_client(tenant: str) -> Iterator[RaglineClient]:
     if endpoints:
         yield RaglineClient.from_endpoints(endpoints, tenant)
         return
-    console.print("[dim]No `ragline dev` running: starting a private local stack for this command "
-                  "(its documents are gone when it exits).[/]")
-    # One folder per process: two such commands at once must not wipe each other's stores.
-    config = LocalConfig(home=HOME / f"private-{os.getpid()}", aws_port=free_port(), embedder=default_embedder(),
-                         log_level="ERROR")
-    try:
-        with DevStack(config, gateway_port=free_port()) as stack:
-            yield RaglineClient.from_endpoints(stack.endpoints(), tenant)
-    finally:
-        shutil.rmtree(config.home, ignore_errors=True)
+    console.print(f"[dim]No `ragline dev` running: starting the local stack from {HOME} for this command.[/]")
+    # The same home as `ragline dev` (its lock keeps a second stack out), on free ports.
+    config = LocalConfig(home=HOME, aws_port=free_port(), embedder=default_embedder(), log_level="ERROR")
+    with DevStack(config, gateway_port=free_port()) as stack:
+        yield RaglineClient.from_endpoints(stack.endpoints(), tenant)
 
 
 def _running_endpoints() -> dict[str, Any] | None:

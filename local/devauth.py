@@ -11,11 +11,13 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 TOKEN_TTL_S = 12 * 3600
@@ -49,6 +51,22 @@ class DevAuth:
         self.client_id = client_id
         self._codes: dict[str, _PendingCode] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def persistent(cls, path: Path) -> "DevAuth":
+        """Signing with the secret kept at `path` (created once, readable by the owner only),
+        so tokens issued before a `ragline dev` restart stay valid after it."""
+        try:
+            secret = bytes.fromhex(path.read_text().strip())
+        except (OSError, ValueError):
+            secret = b""
+        if len(secret) < 32:
+            secret = secrets.token_bytes(32)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secret.hex())
+        return cls(secret=secret)
 
     # --- tokens ---------------------------------------------------------------------------
     def issue_token(self, user: str, tenant: str) -> str:

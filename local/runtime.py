@@ -6,6 +6,7 @@ files, handler names, function settings and EventBridge patterns.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import logging
@@ -13,7 +14,7 @@ import os
 import shutil
 import socket
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import boto3
 import requests
 from moto.server import ThreadedMotoServer
 
-from ragline_local import seams
+from ragline_local import persistence, seams
 from ragline import services as ragline_services
 from ragline.wiring import FUNCTIONS, STATE_MACHINES, render_definition, substitutions
 
@@ -36,8 +37,11 @@ class StackError(Exception):
 
 def _ensure_port_free(host: str, port: int, what: str, option: str) -> None:
     # Checked before anything starts: moto's server waits forever on a busy port, and the
-    # gateway's bind error would come after the home folder was already wiped.
+    # gateway's bind error would come after the home folder was already wiped. SO_REUSEADDR,
+    # as both servers bind: without it the connections a just-stopped stack left in TIME_WAIT
+    # made the port look busy for a minute.
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as error:
@@ -61,6 +65,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def local_reserved_concurrency(cpus: int | None = None) -> dict[str, int]:
+    """Reserved concurrency of the local functions, the local counterpart of CDK's
+    (`embed_reserved_concurrency` on AWS). CPU-bound work gets as many slots as there are
+    cores: more at once only makes each call slower, until calls time out (20 long PDFs at
+    once livelocked the local model: 80 embedding calls sharing 2 cores). Extraction gets one:
+    PDFium is process-serial here (extract/pdf.py), so a second one would only wait inside
+    its own timeout. The others (catalog bookkeeping) are unbounded, as on AWS."""
+    cores = max(1, cpus or os.cpu_count() or 1)
+    return {"extract": 1, "chunk": cores, "embed_and_index": cores}
+
+
 @dataclass
 class LocalConfig:
     """Where the local stack lives and how its handlers are configured."""
@@ -71,7 +86,11 @@ class LocalConfig:
     embedder: str = "hash"  # hash | local | openai
     documents_bucket: str = "ragline-documents"
     artifacts_bucket: str = "ragline-artifacts"
-    reset: bool = True  # start from empty stores: moto's S3 is in memory and starts empty too
+    # Start from empty stores. By default everything is kept: catalog, index, and the buckets'
+    # objects (mirrored to disk, persistence.py), so the three agree after a restart.
+    reset: bool = False
+    reserved_concurrency: dict[str, int] = field(default_factory=local_reserved_concurrency)
+    max_running_executions: int = seams.EXECUTIONS.max_running
     # Handler logs (Powertools JSON on stdout): warnings for `ragline dev`; commands that draw
     # progress bars raise it so log lines do not tear them (failures show in their tables).
     log_level: str = os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")
@@ -126,6 +145,7 @@ class LocalAws:
         if config.reset and config.home.exists():
             shutil.rmtree(config.home)
         config.home.mkdir(parents=True, exist_ok=True)
+        seams.EXECUTIONS.max_running = config.max_running_executions
         os.environ.update(config.aws_env())
         for noisy in ("werkzeug", "moto"):  # request lines and the engine's failure dumps
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
@@ -152,8 +172,14 @@ class LocalAws:
         index = get_services().__dict__.get("index")  # only if this stack opened one
         if index is not None and hasattr(index, "close"):
             index.close()
+        for bucket in (self.config.documents_bucket, self.config.artifacts_bucket):
+            persistence.detach(bucket)
         self.server.stop()
         self.server = None
+
+    @property
+    def objects_folder(self) -> Path:
+        return self.config.home / "s3"
 
     def ensure_resources(self) -> None:
         """Recreate the resources if moto's process-wide state was reset under us (an in-process
@@ -175,6 +201,10 @@ class LocalAws:
         for bucket in (config.documents_bucket, config.artifacts_bucket):
             s3.create_bucket(Bucket=bucket)
         s3.put_bucket_versioning(Bucket=config.documents_bucket, VersioningConfiguration={"Status": "Enabled"})
+        # The objects of the last run, back before events are switched on (restored silently).
+        for bucket in (config.documents_bucket, config.artifacts_bucket):
+            persistence.restore(bucket, self.objects_folder / bucket, ACCOUNT)
+            persistence.attach(bucket, self.objects_folder / bucket)
         s3.put_bucket_notification_configuration(
             Bucket=config.documents_bucket,
             NotificationConfiguration={"EventBridgeConfiguration": {}},
@@ -217,6 +247,9 @@ class LocalAws:
                 MemorySize=spec.memory_mb,
                 Environment={"Variables": self.config.settings_env()},
             )["FunctionArn"]
+            reserved = self.config.reserved_concurrency.get(spec.name)
+            if reserved:  # read by the Lambda seam (seams.py), as the Lambda service reads it
+                lam.put_function_concurrency(FunctionName=arns[spec.name], ReservedConcurrentExecutions=reserved)
         return arns
 
 
@@ -235,6 +268,7 @@ class DevStack:
         self.gateway_port = gateway_port
         self.aws = LocalAws(config)
         self.gateway = None
+        self._home_lock: HomeLock | None = None
 
     def start(self) -> "DevStack":
         from ragline_local.devauth import DevAuth
@@ -248,9 +282,12 @@ class DevStack:
         _ensure_port_free(config.host, config.aws_port, "local AWS", "--aws-port")
         _ensure_port_free(config.host, self.gateway_port, "web app + API", "--port")
         try:
+            self._home_lock = HomeLock(config.home).acquire()
             self.aws.start()
-            self.gateway = Gateway(config.host, self.gateway_port, auth=DevAuth()).start()
+            auth = DevAuth.persistent(config.home / "dev-auth.secret")  # issued tokens outlive a restart
+            self.gateway = Gateway(config.host, self.gateway_port, auth=auth).start()
             self.endpoints_file.write_text(json.dumps(self.endpoints(), indent=2))
+            reconcile_at_start(self)
         except BaseException:  # Ctrl-C or a failure half-way: leave no server or dev.json behind
             self.stop()
             raise
@@ -261,7 +298,10 @@ class DevStack:
             self.gateway.stop()
             self.gateway = None
         self.aws.stop()
-        self.endpoints_file.unlink(missing_ok=True)
+        if self._home_lock is not None:
+            self.endpoints_file.unlink(missing_ok=True)
+            self._home_lock.release()
+            self._home_lock = None
 
     @property
     def endpoints_file(self) -> Path:
@@ -285,3 +325,51 @@ class DevStack:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+class HomeLock:
+    """One stack per RAGLINE_HOME at a time (an exclusive `flock`, released by the OS if the
+    process dies): two stacks would share one SQLite catalog, index folder and object mirror."""
+
+    def __init__(self, home: Path) -> None:
+        self.path = home / ".lock"
+        self._file: Any = None
+
+    def acquire(self) -> "HomeLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "?"
+            handle.close()
+            raise StackError(f"another Ragline process (pid {owner}) is already running from {self.path.parent}; "
+                             "wait for it to finish, stop it, or set RAGLINE_HOME to another folder.") from None
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+        return self
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def reconcile_at_start(stack: DevStack) -> None:
+    """Bring bucket, catalog and index back into agreement after a restart: a document left
+    `processing` by a stop has no execution any more, and an upload may have landed while no
+    stack ran. The reconciler (`ragline reconcile`, issue 9 item 4, `local/commands/reconcile.py`)
+    does that; this hook runs it at every start, once that command is merged. A failure is a
+    warning: the stack is still usable, and `ragline reconcile` can be run again by hand."""
+    try:
+        from ragline_local.commands import reconcile  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    try:
+        reconcile.run(stack.endpoints())
+    except Exception as error:  # noqa: BLE001 - reported, never fatal to the start
+        logging.getLogger("ragline").warning("reconcile at start failed: %s", error)

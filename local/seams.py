@@ -9,6 +9,14 @@
    a constant `sequencer`); it is normalised here, so handlers only ever see what AWS sends.
 3. S3: deleting from a versioned bucket creates a delete marker, for which AWS emits an
    `Object Deleted` event (deletion-type "Delete Marker Created") and moto emits none.
+4. Step Functions Lambda tasks: moto's engine calls Lambda over HTTP and times a task from
+   before the call. Here a task first takes a slot of its function's reserved concurrency
+   (not timed, see concurrency.py), then runs the handler in-process in a cancellable thread
+   under the task's TimeoutSeconds; a task that times out is cancelled (no late writes).
+5. Executions: moto starts a thread per execution at once; here at most
+   `EXECUTIONS.max_running` evaluate at a time and the rest queue (still RUNNING in the API).
+6. S3 persistence: moto keeps objects in memory; `persistence.py` mirrors the buckets of a
+   `ragline dev` home to disk on every write and restores them at start.
 
 tests/integration/test_local_seams.py keeps a smoke test of each seam.
 """
@@ -18,6 +26,7 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import queue
 import threading
 import time
 import traceback
@@ -26,12 +35,23 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 import boto3
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.events.models import Rule, events_backends
 from moto.s3.models import S3Backend
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+from ragline_local import persistence
+from ragline_local.concurrency import CancellableCall, ExecutionPool, FunctionSlots, IdleTrimmer
 
 _installed = False
 _state_machine_starter: Callable[[str, str], None] | None = None
+SLOTS = FunctionSlots()
+EXECUTIONS = ExecutionPool()
+IDLE = IdleTrimmer()
 
 
 class InProcessContext:
@@ -60,9 +80,24 @@ def resolve_handler(handler: str) -> Callable[[Any, Any], Any]:
     return getattr(importlib.import_module(module_name), function_name)
 
 
+def _invoke_through_api(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+    """`lambda.invoke` through the local AWS API: in-process, within the function's concurrency."""
+    slot = SLOTS.acquire(self.function_name, _reserved_concurrency(self))
+    try:
+        return _invoke_in_process(self, event)
+    finally:
+        slot.release()
+
+
+def _reserved_concurrency(function: LambdaFunction) -> int | None:
+    value = getattr(function, "reserved_concurrency", None)
+    return int(value) if value else None
+
+
 def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
     if isinstance(event, (str, bytes)):
         event = json.loads(event or "{}")
+    IDLE.entered()
     try:
         result = resolve_handler(self.handler)(event if event is not None else {}, InProcessContext.of(self))
         return json.dumps(result, default=str), False, ""
@@ -73,6 +108,10 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
             "stackTrace": traceback.format_tb(error.__traceback__),
         }
         return json.dumps(payload), True, traceback.format_exc()
+    finally:
+        IDLE.left()
+
+
 
 
 class _Sequencers:
@@ -143,15 +182,97 @@ def _send_to_targets(original: Callable) -> Callable:
     return send_to_targets
 
 
+_deliveries: "queue.SimpleQueue[tuple[str, str]]" = queue.SimpleQueue()
+_delivery_thread: threading.Thread | None = None
+_delivery_lock = threading.Lock()
+
+
 def _start_execution_async(state_machine_arn: str, event: dict[str, Any]) -> None:
-    # EventBridge delivers asynchronously: the S3 PUT returns before the execution starts.
-    payload = json.dumps(event)
-    threading.Thread(target=_start_execution, args=(state_machine_arn, payload), daemon=True).start()
+    """EventBridge delivers asynchronously: the S3 PUT returns before the execution starts.
+    One delivery thread for the process (a thread per event piled up with 1,000 uploads)."""
+    global _delivery_thread
+    _deliveries.put((state_machine_arn, json.dumps(event)))
+    with _delivery_lock:
+        if _delivery_thread is None or not _delivery_thread.is_alive():
+            _delivery_thread = threading.Thread(target=_deliver_forever, name="ragline-eventbridge", daemon=True)
+            _delivery_thread.start()
 
 
-def _start_execution(state_machine_arn: str, payload: str) -> None:
-    if _state_machine_starter is not None:
-        _state_machine_starter(state_machine_arn, payload)
+def _deliver_forever() -> None:
+    while True:
+        state_machine_arn, payload = _deliveries.get()
+        try:
+            if _state_machine_starter is not None:
+                _state_machine_starter(state_machine_arn, payload)
+        except Exception:  # EventBridge retries on AWS; a stopped local stack drops the event
+            traceback.print_exc()
+
+
+# --- Step Functions: Lambda tasks and executions ------------------------------------------
+def _lambda_task_with_timeout(self: StateTaskLambda, env: Environment) -> None:
+    """ExecuteState._evaluate_with_timeout (moto 5.2.5) for Lambda tasks, changed in three ways:
+    the function's concurrency slot is taken before the timeout clock starts; the handler runs
+    in-process in a `CancellableCall`; on timeout that call is cancelled, and its slot comes
+    back only once the handler has stopped."""
+    self.timeout.eval(env=env)
+    timeout_seconds: int = env.stack.pop()
+    function = _lambda_function(self.resource.resource_arn)
+    slot = SLOTS.acquire(function.function_name, _reserved_concurrency(function), give_up=lambda: not env.is_running())
+    if slot is None:  # the execution was stopped while this task waited
+        raise EvalTimeoutError()
+
+    frame: Environment = env.open_frame()
+    frame.states.reset(input_value=env.states.get_input())
+    frame.stack = copy.deepcopy(env.stack)
+
+    def evaluate() -> list[Any]:
+        self._eval_execution(frame)
+        return list(frame.stack)
+
+    call = CancellableCall(evaluate, on_end=slot.release, name=f"task-{function.function_name}").start()
+    finished_on_time = call.wait(timeout_seconds)
+    if not finished_on_time:
+        call.cancel()
+    frame.set_ended()
+    env.close_frame(frame)
+
+    if finished_on_time and call.error is not None:
+        raise call.error
+    if not finished_on_time:
+        raise EvalTimeoutError()
+
+    env.stack.append(call.result.pop())
+    if not self._is_language_query_jsonpath():
+        env.states.set_result(env.stack[-1])
+    if self.assign_decl:
+        self.assign_decl.eval(env=env)
+    if self.result_selector:
+        self.result_selector.eval(env=env)
+    if self.result_path:
+        self.result_path.eval(env)
+    else:
+        res = env.stack.pop()
+        env.states.reset(input_value=res)
+
+
+def _lambda_function(arn: str) -> LambdaFunction:
+    account, region = arn.split(":")[4], arn.split(":")[3]
+    return lambda_backends[account][region].get_function(arn)
+
+
+def _invoke_from_state_machine(parameters: dict, region: str, state_credentials: Any) -> dict[str, Any]:
+    """lambda_eval_utils._invoke_lambda_function without the HTTP hop, in the task's own
+    (cancellable) thread; the response is shaped as boto3's `invoke` returns it."""
+    function = _lambda_function(parameters["FunctionName"])
+    payload, errored, _ = _invoke_in_process(function, parameters.get("Payload"))
+    response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": json.loads(payload)}
+    if errored:
+        response["FunctionError"] = "Unhandled"
+    return response
+
+
+def _start_in_pool(self: ExecutionWorker) -> None:
+    EXECUTIONS.submit(self._execution_logic)
 
 
 def _emit_delete_marker_event(original: Callable) -> Callable:
@@ -170,7 +291,7 @@ def _emit_delete_marker_event(original: Callable) -> Callable:
             "detail": {
                 "version": "0",
                 "bucket": {"name": bucket_name},
-                "object": {"key": key_name, "version-id": marker.version_id, "sequencer": "0"},
+                "object": {"key": key_name, "version-id": marker.version_id, "sequencer": "0"},  # assigned in normalise_s3_event
                 "request-id": str(uuid.uuid4()),
                 "requester": self.account_id,
                 "reason": "DeleteObject",
@@ -196,7 +317,11 @@ def install(endpoint_url: str, region: str) -> None:
     _state_machine_starter = start
     if _installed:
         return
-    LambdaFunction._invoke_lambda = _invoke_in_process
+    LambdaFunction._invoke_lambda = _invoke_through_api
     Rule.send_to_targets = _send_to_targets(Rule.send_to_targets)
     S3Backend._set_delete_marker = _emit_delete_marker_event(S3Backend._set_delete_marker)
+    StateTaskLambda._evaluate_with_timeout = _lambda_task_with_timeout
+    lambda_eval_utils._invoke_lambda_function = _invoke_from_state_machine
+    ExecutionWorker.start = _start_in_pool
+    persistence.install()
     _installed = True

@@ -234,6 +234,9 @@ def test_feedback_for_an_unknown_query_is_404(api: ApiClient) -> None:
         ("POST", "/query", {"body": {"question": "x" * 2001}}, "body.question"),
         ("POST", "/query", {"body": {"question": "x", "top_k": 0}}, "body.top_k"),
         ("POST", "/query", {"body": {"question": "x", "top_k": 21}}, "body.top_k"),
+        ("POST", "/query", {"body": {"question": "x", "top_k": True}}, "body.top_k"),  # strict integers
+        ("POST", "/query", {"body": {"question": "x", "top_k": "5"}}, "body.top_k"),
+        ("POST", "/query", {"body": {"question": "x", "top_k": 5.0}}, "body.top_k"),
         ("POST", "/query", {"body": {"question": "x", "mode": "fuzzy"}}, "body.mode"),
         ("POST", "/query", {"body": {"question": "x", "file_types": ["exe"]}}, "body.file_types[0]"),
         ("POST", "/query", {"body": {"question": "x", "document_ids": "abc"}}, "body.document_ids"),
@@ -249,6 +252,7 @@ def test_feedback_for_an_unknown_query_is_404(api: ApiClient) -> None:
         ("POST", "/documents", {"body": {}}, "body.file_name"),
         ("POST", "/documents", {"body": {"file_name": "a.pdf", "content_type": "not a type"}}, "body.content_type"),
         ("POST", "/documents", {"body": {"file_name": "a.pdf", "size_bytes": -1}}, "body.size_bytes"),
+        ("POST", "/documents", {"body": {"file_name": "a.pdf", "size_bytes": "5"}}, "body.size_bytes"),
         ("POST", "/feedback", {"body": {"query_id": "q", "rating": "meh"}}, "body.rating"),
         ("POST", "/feedback", {"body": {"query_id": "q", "rating": "up", "comment": "x" * 2001}}, "body.comment"),
         ("POST", "/feedback", {"body": {"rating": "up"}}, "body.query_id"),
@@ -256,6 +260,14 @@ def test_feedback_for_an_unknown_query_is_404(api: ApiClient) -> None:
 )
 def test_invalid_input_is_422_naming_the_field(api: ApiClient, method: str, path: str, kwargs: dict, field: str) -> None:
     assert_error(api.call(method, path, **kwargs), 422, "invalid_request", field)
+
+
+@pytest.mark.parametrize("path", ["/query", "/documents", "/feedback"])
+@pytest.mark.parametrize("nesting", ["[" * 1000 + "]" * 1000, '{"question": ' + "[" * 5000 + "]" * 5000 + "}"])
+def test_a_body_nested_too_deeply_is_422_not_500(api: ApiClient, path: str, nesting: str) -> None:
+    response = api.call("POST", path, raw_body=nesting)
+    assert_error(response, 422, "invalid_request", "body")
+    assert "nested too deeply" in response.body["error"]["message"]
 
 
 def test_bad_cursor_is_400(api: ApiClient) -> None:

@@ -28,6 +28,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from ragline.api.auth import UnauthorizedError, tenant_of
 from ragline.api.documents import InvalidFileNameError, sanitize_file_name, uploads_for
 from ragline.api.schemas import (
+    TOO_DEEP,
     DeleteResponse,
     Document,
     DocumentList,
@@ -39,6 +40,7 @@ from ragline.api.schemas import (
     UploadRequest,
     UploadResponse,
     UploadTarget,
+    parse_json_body,
 )
 from ragline.errors import NotFoundError, TransientError
 from ragline.llm import LLMProviderError, LLMUnavailableError
@@ -84,7 +86,11 @@ def cors_config(origins: list[str]) -> CORSConfig | None:
     )
 
 
-app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(get_settings().cors_allowed_origins))
+app = APIGatewayRestResolver(
+    enable_validation=True,
+    cors=cors_config(get_settings().cors_allowed_origins),
+    json_body_deserializer=parse_json_body,
+)
 
 
 # ------------------------------------------------------------------------------ OpenAPI docs
@@ -361,7 +367,8 @@ def _invalid_request(exc: RequestValidationError) -> Response:
     field = field_path(loc)
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     if first.get("type") == "json_invalid":
-        message = "The body is not valid JSON; send a JSON object."
+        reason = str((first.get("ctx") or {}).get("error", ""))
+        message = f"The body is not valid JSON: {reason}." if TOO_DEEP in reason else "The body is not valid JSON; send a JSON object."
     elif first.get("type") == "missing":
         message = f"{field} is required."
     else:

@@ -6,10 +6,11 @@ Powertools validates requests against them and generates the OpenAPI document fr
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ragline.api.documents import SUPPORTED_TYPES
 from ragline.models import DocumentRecord
@@ -19,6 +20,19 @@ MAX_UPLOAD_BYTES = 512 * 1024 * 1024  # beyond this, extraction would not fit a 
 
 
 SUPPORTED_EXTENSIONS = tuple(SUPPORTED_TYPES)
+TOO_DEEP = "nested too deeply"
+
+
+def parse_json_body(text: str) -> Any:
+    """Request bodies as JSON. A body nested deeper than the parser's recursion limit (about
+    1,000 levels) is a client error like any other invalid JSON (a 422 naming the problem),
+    not a RecursionError that became a 500. No request of this API nests more than 3 levels."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError(
+            f"the JSON body is {TOO_DEEP}; send a flat JSON object as documented", text, 0
+        ) from None
 
 
 def _extension_pattern() -> str:
@@ -60,7 +74,7 @@ class UploadRequest(BaseModel):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;.*)?$",
         description="MIME type; guessed from the extension when absent.",
     )
-    size_bytes: int | None = Field(default=None, ge=0, le=MAX_UPLOAD_BYTES)
+    size_bytes: StrictInt | None = Field(default=None, ge=0, le=MAX_UPLOAD_BYTES)
 
 
 class UploadTarget(BaseModel):

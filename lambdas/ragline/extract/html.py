@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import regex
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
 from ragline.extract.common import BlockBuilder, one_line
@@ -44,21 +46,36 @@ def _is_hidden(tag: Tag) -> bool:
 
 
 class _Walker:
-    """Depth-first walk that gathers inline text into paragraphs, split at block elements."""
+    """Depth-first walk that gathers inline text into paragraphs, split at block elements.
+
+    Iterative, with its own stack: pages nest elements thousands deep (10,000 nested <div>s
+    exceeded Python's recursion limit and the page was rejected as damaged)."""
 
     def __init__(self) -> None:
         self.builder = BlockBuilder()
         self.inline: list[str] = []
 
-    def walk(self, node: Tag) -> None:
-        for child in node.children:
-            if isinstance(child, NavigableString):
+    def walk(self, root: Tag) -> None:
+        # Each frame: the children still to visit, and whether leaving it ends a block.
+        stack: list[tuple[Iterator[PageElement], bool]] = [(iter(root.children), False)]
+        while stack:
+            children, ends_block = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                if ends_block:
+                    self.flush()
+            elif isinstance(child, NavigableString):
                 if not isinstance(child, _SKIPPED_STRINGS):
                     self.inline.append(_WHITESPACE.sub(" ", str(child)))
-            elif isinstance(child, Tag):
-                self.element(child)
+            elif isinstance(child, Tag) and not self.leaf(child):
+                block = child.name in _BLOCKS
+                if block:
+                    self.flush()
+                stack.append((iter(child.children), block))
 
-    def element(self, tag: Tag) -> None:
+    def leaf(self, tag: Tag) -> bool:
+        """Handle an element whose content is taken whole; False for one to walk into."""
         name = tag.name
         if name in _HEADINGS:
             self.flush()
@@ -73,12 +90,9 @@ class _Walker:
             self.builder.add_text(tag.get_text())
         elif name == "br":
             self.inline.append("\n")
-        elif name in _BLOCKS:
-            self.flush()
-            self.walk(tag)
-            self.flush()
         else:
-            self.walk(tag)
+            return False
+        return True
 
     def flush(self) -> None:
         self.builder.add_text("".join(self.inline))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from ragline.models import FileType, SearchMode
 
@@ -55,7 +55,8 @@ class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: Question = Field(description="The question, in any language (1..2000 characters).")
-    top_k: int = Field(default=6, ge=1, le=20, description="How many passages to retrieve.")
+    # Strict: `true` and "5" are not counts (lax mode turned them into 1 and 5).
+    top_k: StrictInt = Field(default=6, ge=1, le=20, description="How many passages to retrieve.")
     mode: SearchMode = Field(default="hybrid", description="hybrid = dense + sparse fused with RRF.")
     document_ids: list[DocumentId] | None = Field(
         default=None, max_length=MAX_FILTER_VALUES, description="Only search these documents."
