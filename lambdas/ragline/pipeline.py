@@ -14,6 +14,7 @@ from urllib.parse import unquote_plus
 
 from pydantic import BaseModel
 
+from ragline.access.collection import collection_of
 from ragline.chunking import chunk_document
 from ragline.errors import DocumentError, NotFoundError
 from ragline.extract import extract
@@ -185,6 +186,7 @@ def embed_and_index(doc: DocumentRef, batch_key: str, services: Services) -> dic
                 text=c.text,
                 source=doc.source,
                 file_type=row["file_type"],
+                collection=collection_of(doc.key),
                 title=row.get("title"),
                 page_start=c.page_start,
                 page_end=c.page_end,

@@ -46,8 +46,10 @@ class VectorIndex(Protocol):
         prefetch_limit: int = 40,
         document_ids: Sequence[str] | None = None,
         file_types: Sequence[str] | None = None,
+        collections: Sequence[str] | None = None,
     ) -> list[Hit]:
-        """Top hits for one tenant (the tenant filter is always applied)."""
+        """Top hits for one tenant (the tenant filter is always applied), only from
+        ``collections`` when given (a filter condition, never a post-filter)."""
 
 
 class Cache(Protocol):

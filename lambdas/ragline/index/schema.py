@@ -24,7 +24,8 @@ RRF_K = 60
 # Fields filtered on get keyword payload indexes (the tenant field as Qdrant's tenant index);
 # qdrant-client's local mode has no payload indexes.
 TENANT_FIELD = "tenant"
-KEYWORD_INDEXES = ("document_id", "file_type")
+COLLECTION_FIELD = "collection"  # restricts every non-admin read (ragline.access.collection)
+KEYWORD_INDEXES = ("document_id", "file_type", COLLECTION_FIELD)
 
 PAYLOAD_FIELDS = (
     "tenant",
@@ -34,6 +35,7 @@ PAYLOAD_FIELDS = (
     "text",
     "source",
     "file_type",
+    "collection",
     "title",
     "page_start",
     "page_end",

@@ -137,9 +137,11 @@ class Retriever:
         limit: int,
         document_ids: Sequence[str] | None = None,
         file_types: Sequence[str] | None = None,
+        collections: Sequence[str] | None = None,
         timer: Timer | None = None,
     ) -> list[Hit]:
-        """One tenant's top hits (the index applies the tenant filter on every search)."""
+        """One tenant's top hits (the index applies the tenant filter on every search), from
+        ``collections`` only when given (None: every collection; see ragline.access)."""
         timer = timer or Timer()
         dense: list[float] | None = None
         sparse: SparseVector | None = None
@@ -163,4 +165,5 @@ class Retriever:
                 prefetch_limit=max(self.prefetch_limit, limit),
                 document_ids=list(document_ids) if document_ids else None,
                 file_types=list(file_types) if file_types else None,
+                collections=list(collections) if collections is not None else None,
             )

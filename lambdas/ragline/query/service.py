@@ -46,6 +46,7 @@ class CachedAnswer(BaseModel):
     citations: list[Citation]
     model: str | None = None
     usage: Usage | None = None
+    top_score: float | None = None  # the best retrieved passage's score (insights: "unanswered")
 
 
 def to_search_hit(hit: Hit, question: str, text: str | None = None) -> SearchHit:
@@ -123,7 +124,9 @@ class QueryService:
         top_k: int = 6,
         document_ids: Sequence[str] | None = None,
         file_types: Sequence[str] | None = None,
+        collections: Sequence[str] | None = None,
     ) -> SearchResponse:
+        """The best passages; ``collections`` (None: all) is the caller's readable set."""
         timer = Timer()
         hits = self.retriever.search(
             tenant,
@@ -132,13 +135,14 @@ class QueryService:
             limit=top_k,
             document_ids=document_ids,
             file_types=file_types,
+            collections=collections,
             timer=timer,
         )
         return SearchResponse(hits=[to_search_hit(h, question) for h in hits], latency_ms=timer.total_ms())
 
     # ---------------------------------------------------------------------------------- ask
 
-    def cache_key(self, tenant: str, request: QueryRequest) -> str:
+    def cache_key(self, tenant: str, request: QueryRequest, collections: Sequence[str] | None = None) -> str:
         return answer_key(
             tenant=tenant,
             question=request.question,
@@ -149,32 +153,45 @@ class QueryService:
             embedder=self.retriever.embedder_name(request.mode),
             llm_model=self.llm.model if self.llm else None,
             generation=self.catalog.generation(tenant),
+            collections=collections,
         )
 
-    def ask(self, tenant: str, request: QueryRequest) -> QueryResponse:
-        """The full answer (what the API returns)."""
-        return self._ask(tenant, request, on_delta=None)
+    def ask(self, tenant: str, request: QueryRequest, collections: Sequence[str] | None = None) -> QueryResponse:
+        """The full answer (what the API returns), from ``collections`` only when given."""
+        return self._ask(tenant, request, on_delta=None, collections=collections)
 
-    def ask_stream(self, tenant: str, request: QueryRequest, on_delta: Callable[[str], None]) -> QueryResponse:
+    def ask_stream(
+        self,
+        tenant: str,
+        request: QueryRequest,
+        on_delta: Callable[[str], None],
+        collections: Sequence[str] | None = None,
+    ) -> QueryResponse:
         """Like `ask`, calling ``on_delta`` with text as the model writes it (for the CLI).
 
         Streamed text cannot be renumbered after it was shown, so here citations keep the
         numbers of the prompt's sources (invented ones are still dropped from the returned
         answer and its citations); a cached answer is delivered as one delta.
         """
-        return self._ask(tenant, request, on_delta=on_delta)
+        return self._ask(tenant, request, on_delta=on_delta, collections=collections)
 
-    def _ask(self, tenant: str, request: QueryRequest, on_delta: Callable[[str], None] | None) -> QueryResponse:
+    def _ask(
+        self,
+        tenant: str,
+        request: QueryRequest,
+        on_delta: Callable[[str], None] | None,
+        collections: Sequence[str] | None = None,
+    ) -> QueryResponse:
         timer = Timer()
         with timer.stage("cache_lookup"):
-            key = self.cache_key(tenant, request)
+            key = self.cache_key(tenant, request, collections)
             cached = self._cached(key)
         if cached is not None:
             result, cache_hit = cached, True
             if on_delta:
                 on_delta(result.answer)
         else:
-            result, cache_hit = self._compute(tenant, request, timer, on_delta), False
+            result, cache_hit = self._compute(tenant, request, timer, on_delta, collections), False
             if result.answer:
                 with timer.stage("cache_store"):
                     self.cache.set(key, result.model_dump_json(), self.answer_ttl_s)
@@ -210,6 +227,7 @@ class QueryService:
         request: QueryRequest,
         timer: Timer,
         on_delta: Callable[[str], None] | None,
+        collections: Sequence[str] | None = None,
     ) -> CachedAnswer:
         hits = self.retriever.search(
             tenant,
@@ -218,8 +236,20 @@ class QueryService:
             limit=request.top_k,
             document_ids=request.document_ids,
             file_types=request.file_types,
+            collections=collections,
             timer=timer,
         )
+        return self._answer(request, hits, timer, on_delta).model_copy(
+            update={"top_score": max((float(hit.score) for hit in hits), default=None)}
+        )
+
+    def _answer(
+        self,
+        request: QueryRequest,
+        hits: list[Hit],
+        timer: Timer,
+        on_delta: Callable[[str], None] | None,
+    ) -> CachedAnswer:
         if not hits:
             if on_delta:
                 on_delta(NO_HITS_ANSWER)
@@ -303,4 +333,5 @@ class QueryService:
             latency_ms_search=stages.get("search"),
             latency_ms_llm=stages.get("llm"),
             cited_document_ids=list(dict.fromkeys(c.document_id for c in result.citations)),
+            top_score=result.top_score,
         )
