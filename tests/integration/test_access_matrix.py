@@ -161,8 +161,10 @@ def test_search_returns_a_full_top_k_from_the_callers_collections_only(stack, mo
         hits = response.json()["hits"]
         assert len(hits) == TOP_K, (user, mode, len(hits))  # a post-filter would leave fewer
         assert {h["document_id"] for h in hits} <= allowed_ids(world, user), (user, mode)
-    admin_hits = sessions["admin"].call("GET", "/search", params={"q": QUESTION, "mode": mode, "top_k": TOP_K}).json()
-    assert any(h["source"].startswith("legal/") for h in admin_hits["hits"]), "admins see every collection"
+    if mode == "sparse":  # (the hash embedder's dense ranking is arbitrary: no claim about it)
+        admin = sessions["admin"].call("GET", "/search", params={"q": QUESTION, "mode": mode, "top_k": TOP_K}).json()
+        # Unfiltered, legal fills the whole top-k: a post-filter would have left readers nothing.
+        assert all(h["source"].startswith("legal/") for h in admin["hits"]), "admins see every collection"
 
 
 def test_queries_cite_only_the_callers_collections_and_cache_per_collection_set(stack) -> None:

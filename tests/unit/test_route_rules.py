@@ -36,11 +36,8 @@ def api_routes() -> set[tuple[str, str]]:
     """Every (method, path) the Powertools app serves, in API Gateway's path syntax."""
     from ragline.api.app import app
 
-    routes = set()
-    for key in app._route_keys:  # "GET /documents/<document_id>"
-        method, path = key.split(" ", 1)
-        routes.add((method, re.sub(r"<(\w+)>", r"{\1}", path)))
-    return routes
+    served = [*app._static_routes, *app._dynamic_routes]  # Powertools' Route objects
+    return {(route.method, re.sub(r"<(\w+)>", r"{\1}", route.path)) for route in served}
 
 
 def test_every_api_route_has_a_rule_and_every_rule_a_route() -> None:
