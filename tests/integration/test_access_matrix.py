@@ -217,3 +217,12 @@ def test_uploads_deletes_grants_and_refusals_are_audited(stack) -> None:
     assert ("admin@local", "revoke", "legal -> lawyers") in seen
     refused = next(e for e in events if e["action"] == "refused" and e["actor"] == "reader@local")
     assert refused["actor_role"] == "reader" and "admin" in refused["detail"]
+
+
+def test_insights_range_errors_name_the_field(stack) -> None:
+    _, sessions = stack
+    response = sessions["admin"].call("GET", "/insights", params={"from": "2026-11-05", "to": "2026-11-01"})
+    assert response.status_code == 422 and response.json()["error"]["field"] == "query.from", response.text
+    assert sessions["admin"].call("GET", "/insights", params={"from": "yesterday"}).status_code == 422
+    body = sessions["admin"].call("GET", "/insights").json()
+    assert len(body["queries_per_day"]) == 30  # the default range: the last 30 days

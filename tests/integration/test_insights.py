@@ -33,6 +33,12 @@ class Clock:
 
 @pytest.fixture(scope="module")
 def seeded(database_url: str):
+    return seed(database_url)
+
+
+def seed(database_url: str):
+    """A tenant with known queries, feedback and documents in November 2026 (also the
+    browser test's data: tests/e2e/test_insights_page.py)."""
     migrate(database_url)
     clock = Clock()
     catalog = SqlCatalog(database_url, clock=clock)

@@ -17,7 +17,7 @@ from ragline.access.collection import DEFAULT_COLLECTION, CollectionScope, valid
 from ragline.access.roles import GROUP_NAME, Caller
 from ragline.access.store import AuditAction, AuditEvent
 from ragline.api.access import access_store, caller_of, scope_of
-from ragline.api.errors import ApiError
+from ragline.api.errors import ApiError, documented_responses
 from ragline.insights import Insights, InvalidRangeError, compute_insights, default_range
 from ragline.services import get_services
 
@@ -56,7 +56,8 @@ def _caller() -> Caller:
     return caller_of(router.current_event.raw_event)
 
 
-@router.get("/collections", summary="The collections you can read, with their document counts", security=SECURITY)
+@router.get("/collections", summary="The collections you can read, with their document counts", security=SECURITY,
+            responses=documented_responses(200, "Your role, groups and collections", 401))
 def get_my_collections() -> MyCollections:
     caller = _caller()
     scope = scope_of(caller)
@@ -70,7 +71,7 @@ def get_my_collections() -> MyCollections:
 
 
 @router.get("/admin/collections", summary="Every collection of the tenant and the groups granted it",
-            security=SECURITY)
+            security=SECURITY, responses=documented_responses(200, "Collections and grants", 401, 403))
 def get_collection_grants() -> CollectionGrants:
     caller = _caller()
     store = access_store()
@@ -97,7 +98,7 @@ def _grant_target(collection: str, group: str) -> tuple[str, str]:
 
 
 @router.put("/admin/collections/<collection>/groups/<group>", summary="Let a group read a collection",
-            security=SECURITY)
+            security=SECURITY, responses=documented_responses(200, "The grant", 401, 403, 422))
 def put_grant(collection: Annotated[str, Path()], group: Annotated[str, Path()]) -> GrantResponse:
     caller = _caller()
     collection, group = _grant_target(collection, group)
@@ -108,7 +109,7 @@ def put_grant(collection: Annotated[str, Path()], group: Annotated[str, Path()])
 
 
 @router.delete("/admin/collections/<collection>/groups/<group>", summary="Stop a group reading a collection",
-               security=SECURITY)
+               security=SECURITY, responses=documented_responses(200, "The revoked grant", 401, 403, 422))
 def delete_grant(collection: Annotated[str, Path()], group: Annotated[str, Path()]) -> GrantResponse:
     caller = _caller()
     collection, group = _grant_target(collection, group)
@@ -119,7 +120,7 @@ def delete_grant(collection: Annotated[str, Path()], group: Annotated[str, Path(
 
 
 @router.get("/admin/audit", summary="Uploads, deletes, grants and refused requests, newest first",
-            security=SECURITY)
+            security=SECURITY, responses=documented_responses(200, "Audit events", 401, 403, 422))
 def get_audit(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     action: Annotated[AuditAction | None, Query()] = None,
@@ -132,7 +133,8 @@ def get_audit(
     return AuditList(events=access_store().audit(caller.tenant, limit=limit, action=action, since=since, until=until))
 
 
-@router.get("/insights", summary="Usage, quality, failures and cost over a range of UTC days", security=SECURITY)
+@router.get("/insights", summary="Usage, quality, failures and cost over a range of UTC days", security=SECURITY,
+            responses=documented_responses(200, "The figures", 401, 403, 422))
 def get_insights(
     from_: Annotated[date | None, Query(alias="from", description="First day (UTC), default 29 days ago.")] = None,
     to: Annotated[date | None, Query(description="Last day (UTC), included; default today.")] = None,

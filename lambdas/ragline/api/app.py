@@ -33,6 +33,7 @@ from ragline.api.admin import router as admin_router
 from ragline.api.auth import UnauthorizedError, tenant_of
 from ragline.api.documents import InvalidFileNameError, sanitize_file_name, uploads_for
 from ragline.api.errors import ApiError, ForbiddenError
+from ragline.api.errors import documented_responses as _responses
 from ragline.api.schemas import (
     DeleteResponse,
     Document,
@@ -103,27 +104,6 @@ app.use(middlewares=[authorization_middleware])
 
 
 # ------------------------------------------------------------------------------ OpenAPI docs
-
-
-def _responses(success: int, description: str, *errors: int) -> dict[int, Any]:
-    """The route's OpenAPI responses: the success (schema from the return annotation) and
-    the error statuses it can answer, all with the `ErrorResponse` shape."""
-    descriptions = {
-        400: "Bad request (the field at fault is named)",
-        401: "Not signed in, or the token has no tenant",
-        403: "Your role does not allow this route (the message names the role needed)",
-        404: "Not found for this tenant",
-        422: "Invalid input (the field at fault is named)",
-        502: "The answer model refused the request",
-        503: "A dependency (answer model, embedder) is unavailable",
-    }
-    responses: dict[int, Any] = {success: {"description": description}}
-    for status in errors:
-        responses[status] = {
-            "description": descriptions[status],
-            "content": {"application/json": {"model": ErrorResponse}},
-        }
-    return responses
 
 
 @functools.cache
