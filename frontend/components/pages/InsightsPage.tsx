@@ -164,7 +164,7 @@ function Figures({ data }: { data: Insights }) {
           q.top_score === null ? "–" : q.top_score.toFixed(4)])} />
       <Table title="Feedback comments" testId="table-comments" empty="No comments in this range."
         head={["Question", "Rating", "Comment"]}
-        rows={data.feedback.comments.map((c) => [c.question, c.rating === "up" ? "👍 up" : "👎 down", c.comment])} />
+        rows={data.feedback.comments.map((c) => [c.question, c.rating === "up" ? "thumbs up" : "thumbs down", c.comment])} />
       <Table title="Most cited documents" testId="table-most-cited" empty="No answer cited a document."
         head={["Document", "Citations"]} rows={data.most_cited.map((d) => [d.file_name, d.citations])} />
       <Table title={`Never cited (${data.never_cited_count})`} testId="table-never-cited"
