@@ -202,3 +202,47 @@ describe("Insights page", () => {
     expect(lines.length - 1).toBe(insightsRows(INSIGHTS).length);
   });
 });
+
+describe("Collections page", () => {
+  beforeEach(() => resetConfigCache());
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    window.sessionStorage.clear();
+  });
+
+  it("lists collections and grants, grants one to a group, and shows the audit trail", { timeout: 30_000 }, async () => {
+    signIn(["admin"]);
+    let groups: string[] = [];
+    const fetchMock = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
+      const url = String(input).replace("http://127.0.0.1:8787", "");
+      const key = `${init.method ?? "GET"} ${url.split("?")[0]}`;
+      if (key === "GET /config.json") return json(config);
+      if (key === "GET /api/admin/collections")
+        return json({ collections: [{ name: "default", document_count: 3, groups: [] }, { name: "hr", document_count: 2, groups }] });
+      if (key === "GET /api/admin/audit")
+        return json({ events: [{ id: "e1", actor: "ada@example.com", actor_role: "admin", action: "grant", target: "hr -> hr", detail: null, created_at: "2026-11-03T10:00:00Z" }] });
+      if (key === "PUT /api/admin/collections/hr/groups/hr-team") {
+        groups = ["hr-team"];
+        return json({ collection: "hr", group: "hr-team", granted: true, changed: true });
+      }
+      return json({ error: { code: "not_found", message: key } }, 404);
+    });
+    vi.stubGlobal("fetch", fetchMock);
+    const { CollectionsPage } = await import("@/components/pages/CollectionsPage");
+    render(
+      <AppProvider>
+        <AppShell>
+          <CollectionsPage />
+        </AppShell>
+      </AppProvider>,
+    );
+    const hr = await screen.findByTestId("collection-hr");
+    expect(hr).toHaveTextContent("admins only");
+    expect(screen.getByTestId("collection-default")).toHaveTextContent("everyone");
+    expect(within(screen.getByTestId("audit-table")).getByText("hr -> hr")).toBeInTheDocument();
+    fireEvent.change(screen.getByTestId("grant-collection"), { target: { value: "hr" } });
+    fireEvent.change(screen.getByTestId("grant-group"), { target: { value: "hr-team" } });
+    await userEvent.click(screen.getByTestId("grant-button"));
+    expect(await screen.findByTestId("revoke-hr-hr-team")).toBeInTheDocument();
+  });
+});

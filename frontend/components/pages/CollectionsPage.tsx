@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { ApiError, type AuditEvent, type CollectionSummary } from "@/lib/api";
 import { AdminOnly } from "../AdminOnly";
 import { useApi } from "../AppProvider";
@@ -27,28 +27,31 @@ function CollectionsView() {
   const [collection, setCollection] = useState("");
   const [group, setGroup] = useState("reader");
 
-  const reload = useCallback(async () => {
-    try {
-      const [grants, audit] = await Promise.all([api.collectionGrants(), api.audit({ limit: 50 })]);
-      setCollections(grants.collections);
-      setEvents(audit.events);
-    } catch (err) {
-      setError(message(err));
-    }
-  }, [api]);
+  const [version, setVersion] = useState(0);
 
   useEffect(() => {
-    void reload();
-  }, [reload]);
+    const controller = new AbortController();
+    Promise.all([api.collectionGrants(), api.audit({ limit: 50 })]).then(
+      ([grants, audit]) => {
+        if (controller.signal.aborted) return;
+        setCollections(grants.collections);
+        setEvents(audit.events);
+      },
+      (err: unknown) => {
+        if (!controller.signal.aborted) setError(message(err));
+      },
+    );
+    return () => controller.abort();
+  }, [api, version]);
 
   const change = async (action: () => Promise<unknown>) => {
     setError(null);
     try {
       await action();
-      await reload();
     } catch (err) {
       setError(message(err));
     }
+    setVersion((n) => n + 1);
   };
 
   const grant = (event: FormEvent) => {

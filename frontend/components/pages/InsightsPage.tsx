@@ -43,8 +43,6 @@ function InsightsView() {
 
   useEffect(() => {
     const controller = new AbortController();
-    setLoading(true);
-    setError(null);
     api
       .insights(range, controller.signal)
       .then(setData)
@@ -58,7 +56,9 @@ function InsightsView() {
 
   const apply = (event: FormEvent) => {
     event.preventDefault();
-    setRange(draft);
+    setLoading(true);
+    setError(null);
+    setRange({ ...draft });
   };
 
   const exportCsv = useCallback(() => {
