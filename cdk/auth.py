@@ -3,7 +3,8 @@
 app's client (authorization code flow with PKCE, no client secret: it is a browser app).
 
 The API's authorizer accepts this pool's id tokens; the API reads the tenant from the
-``custom:tenant`` claim (docs/api.md).
+``custom:tenant`` claim and the role from ``cognito:groups``: the pool has one group per role
+(reader, editor, admin; ``ragline.access.roles``), and a user in none is a reader (docs/api.md).
 """
 
 from __future__ import annotations
