@@ -17,6 +17,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from ragline import wiring
+from ragline.access import routes as route_rules
 from ragline_cdk.config import EnvironmentConfig
 from ragline_cdk.storage import encrypted_log_group
 
@@ -33,18 +34,9 @@ class Route:
         return (self.method, self.path) not in wiring.PUBLIC_ROUTES
 
 
-# docs/api.md: every route but those in wiring.PUBLIC_ROUTES (/health) needs a signed-in user.
-ROUTES = (
-    Route("GET", "/health"),
-    Route("POST", "/query"),
-    Route("GET", "/search"),
-    Route("POST", "/documents"),
-    Route("GET", "/documents"),
-    Route("GET", "/documents/{document_id}"),
-    Route("DELETE", "/documents/{document_id}"),
-    Route("POST", "/feedback"),
-    Route("GET", "/openapi.json"),
-)
+# One API Gateway method per route rule (ragline.access.routes): every route but the public
+# ones (/health) needs a signed-in user; the API function enforces each rule's role.
+ROUTES = tuple(Route(rule.method, rule.path) for rule in route_rules.ROUTES)
 
 AWS_MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
@@ -90,7 +82,7 @@ class Api(Construct):
             ),
             default_cors_preflight_options=apigw.CorsOptions(
                 allow_origins=web_origins,
-                allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+                allow_methods=[*route_rules.METHODS, "OPTIONS"],
                 allow_headers=["Authorization", "Content-Type"],
                 max_age=Duration.hours(1),
             ),

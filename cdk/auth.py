@@ -3,7 +3,8 @@
 app's client (authorization code flow with PKCE, no client secret: it is a browser app).
 
 The API's authorizer accepts this pool's id tokens; the API reads the tenant from the
-``custom:tenant`` claim (docs/api.md).
+``custom:tenant`` claim and the role from ``cognito:groups``: the pool has one group per role
+(reader, editor, admin; ``ragline.access.roles``), and a user in none is a reader (docs/api.md).
 """
 
 from __future__ import annotations
@@ -12,9 +13,17 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
+from ragline.access.roles import Role
 from ragline_cdk.config import EnvironmentConfig
 
 TENANT_ATTRIBUTE = "tenant"  # the claim is "custom:tenant"
+# The role groups (ragline.access.roles), most privileged first: Cognito puts a user's groups
+# in the id token's cognito:groups claim, which the API reads the role from.
+ROLE_GROUPS: tuple[tuple[str, str], ...] = (
+    (Role.admin.value, "Ragline admins: manage collections and grants, see insights and the audit trail"),
+    (Role.editor.value, "Ragline editors: upload and delete documents"),
+    (Role.reader.value, "Ragline readers: ask, search, chat, give feedback (also users in no group)"),
+)
 SCOPES = ["openid", "email", "profile"]
 # Where the web app receives the authorization code and where sign-out returns
 # (frontend/lib/auth.ts: `${origin}/signin/callback/`, logout_uri `${origin}/`).
@@ -59,6 +68,13 @@ class AuthConstruct(Construct):
             deletion_protection=config.deletion_protection,
             removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
         )
+        self.groups = {
+            name: cognito.CfnUserPoolGroup(
+                self, f"{name.title()}Group", user_pool_id=self.user_pool.user_pool_id,
+                group_name=name, description=description, precedence=precedence,
+            )
+            for precedence, (name, description) in enumerate(ROLE_GROUPS)
+        }
         self.domain = self.user_pool.add_domain(
             "Domain",
             cognito_domain=cognito.CognitoDomainOptions(domain_prefix=auth.domain_prefix),

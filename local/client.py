@@ -4,7 +4,6 @@ the same paths a user or the web app takes."""
 from __future__ import annotations
 
 import json
-import mimetypes
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +12,10 @@ from typing import Any, Iterable
 import boto3
 import requests
 
+from ragline.formats import SUPPORTED_SUFFIXES, content_type_for
 from ragline.models import document_id_for
 from ragline_local.devauth import DevAuth
 
-SUPPORTED_SUFFIXES = {".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt", ".csv"}
 
 
 @dataclass
@@ -33,10 +32,13 @@ class RaglineClient:
     _execution_versions: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_endpoints(cls, endpoints: dict[str, Any], tenant: str, user: str = "cli") -> "RaglineClient":
+    def from_endpoints(cls, endpoints: dict[str, Any], tenant: str, user: str = "cli",
+                       groups: tuple[str, ...] = ("admin",)) -> "RaglineClient":
+        """A client signed in to the local stack. The CLI is the operator of its own machine
+        (it writes to S3 directly), so its token carries the admin group unless told otherwise."""
         auth = DevAuth(secret=bytes.fromhex(endpoints["dev_auth_secret"]))
         return cls(endpoints["api_url"], endpoints["aws_endpoint_url"], endpoints["documents_bucket"],
-                   auth.issue_token(user, tenant), tenant, (endpoints.get("state_machines") or {}).get("ingest"))
+                   auth.issue_token(user, tenant, groups), tenant, (endpoints.get("state_machines") or {}).get("ingest"))
 
     def _aws(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.aws_endpoint_url, region_name="us-east-1",
@@ -46,7 +48,7 @@ class RaglineClient:
     def upload(self, path: Path, name: str | None = None) -> tuple[str, str]:
         """Upload one file under the tenant prefix; returns (document id, key)."""
         key = f"{self.tenant}/{name or path.name}"
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        content_type = content_type_for(path.name)
         s3 = self._aws("s3")
         s3.upload_file(str(path), self.documents_bucket, key, ExtraArgs={"ContentType": content_type})
         document_id = document_id_for(self.tenant, key)

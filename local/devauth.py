@@ -1,7 +1,8 @@
 """Development sign-in: a tiny OAuth 2.0 authorization server (code flow + PKCE S256).
 
 The web app signs in through the same code path as with Cognito; only the URLs differ. Tokens
-are HS256 JWTs with Cognito's claim names (`sub`, `email`, `custom:tenant`). Written by hand
+are HS256 JWTs with Cognito's claim names (`sub`, `email`, `custom:tenant`, and
+`cognito:groups` for the groups picked on the sign-in form: reader, editor, admin). Written by hand
 (~60 lines) rather than pulling in an OAuth server library: it only ever runs on loopback.
 """
 
@@ -18,7 +19,12 @@ import time
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import Sequence
 from urllib.parse import urlencode, urlsplit
+
+GROUPS_CLAIM = "cognito:groups"
+ROLE_GROUPS = ("reader", "editor", "admin")  # ragline.access.roles; the form offers these
+DEFAULT_GROUPS = ("admin",)  # checked on the form: locally you usually own the workspace
 
 TOKEN_TTL_S = 12 * 3600
 CODE_TTL_S = 120
@@ -69,11 +75,13 @@ class DevAuth:
         return cls(secret=secret)
 
     # --- tokens ---------------------------------------------------------------------------
-    def issue_token(self, user: str, tenant: str) -> str:
+    def issue_token(self, user: str, tenant: str, groups: Sequence[str] = ()) -> str:
         now = int(time.time())
         claims = {"sub": user, "email": f"{user}@local", "custom:tenant": tenant,
                   "iss": "ragline-local", "aud": self.client_id, "iat": now, "exp": now + TOKEN_TTL_S,
                   "token_use": "id"}
+        if groups:  # as in a Cognito id token: absent when the user is in no group
+            claims[GROUPS_CLAIM] = list(dict.fromkeys(groups))
         header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
         body = _b64url(json.dumps(claims).encode())
         signature = hmac.new(self.secret, f"{header}.{body}".encode(), hashlib.sha256).digest()
@@ -109,7 +117,7 @@ class DevAuth:
         if redirect.scheme not in {"http", "https"} or not redirect.netloc:
             raise AuthError(f"redirect_uri must be an absolute http(s) URL, got {params.get('redirect_uri', '')!r}")
 
-    def authorize(self, params: dict[str, str], user: str, tenant: str) -> str:
+    def authorize(self, params: dict[str, str], user: str, tenant: str, groups: Sequence[str] = ()) -> str:
         """Validate the request and the form; return the redirect URL carrying the code."""
         self.check_request(params)
         if not user.strip() or not tenant.strip() or "/" in tenant:
@@ -117,7 +125,8 @@ class DevAuth:
         code = secrets.token_urlsafe(24)
         with self._lock:
             self._codes[code] = _PendingCode(
-                {"user": user.strip(), "tenant": tenant.strip()}, params["client_id"],
+                {"user": user.strip(), "tenant": tenant.strip(), "groups": [g for g in groups if g in ROLE_GROUPS]},
+                params["client_id"],
                 params["redirect_uri"], params["code_challenge"], time.time() + CODE_TTL_S,
             )
         separator = "&" if "?" in params["redirect_uri"] else "?"
@@ -136,7 +145,7 @@ class DevAuth:
         challenge = _b64url(hashlib.sha256(form.get("code_verifier", "").encode()).digest())
         if not hmac.compare_digest(challenge, pending.code_challenge):
             raise AuthError("code_verifier does not match the code_challenge")
-        token = self.issue_token(pending.claims["user"], pending.claims["tenant"])
+        token = self.issue_token(pending.claims["user"], pending.claims["tenant"], pending.claims["groups"])
         return {"id_token": token, "access_token": token, "token_type": "Bearer", "expires_in": TOKEN_TTL_S}
 
 
@@ -146,9 +155,19 @@ def sign_in_page(query: str, error: str | None = None) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Ragline — development sign-in</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding:0 1rem}}
 label{{display:block;margin-top:1rem}}input{{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}}
+input[type=checkbox]{{width:auto;margin-right:.4rem}}fieldset{{margin-top:1rem}}
 button{{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}}.error{{color:#b00020}}</style></head>
 <body><h1>Development sign-in</h1><p>Local mode: no password. Pick a user name and the tenant whose documents you work with.</p>
 {message}<form method="post" action="/dev-auth/authorize?{escape(query)}">
 <label for="user">User name</label><input id="user" name="user" autocomplete="username" required value="dev">
 <label for="tenant">Tenant</label><input id="tenant" name="tenant" required value="demo">
+<fieldset><legend>Groups (cognito:groups; none = reader)</legend>{_group_boxes()}</fieldset>
 <button type="submit">Sign in</button></form></body></html>"""
+
+
+def _group_boxes() -> str:
+    return "".join(
+        f'<label><input type="checkbox" name="groups" value="{group}" id="group-{group}"'
+        f'{" checked" if group in DEFAULT_GROUPS else ""}> {group}</label>'
+        for group in ROLE_GROUPS
+    )

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ragline.wiring import FUNCTIONS, PUBLIC_ROUTES, REPO_ROOT
+from ragline.access.routes import is_public
+from ragline.wiring import FUNCTIONS, REPO_ROOT
 from ragline_local.devauth import AuthError, DevAuth, sign_in_page
 from ragline_local.seams import InProcessContext, resolve_handler
 
@@ -168,7 +169,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _api(self, method: str, path: str, query: str, body: bytes) -> None:
         headers = {k: v for k, v in self.headers.items()}
         claims = None
-        if (method, path) not in PUBLIC_ROUTES:
+        if not is_public(method, path):  # the route rules (ragline.access.routes), as API Gateway
             claims = self._claims(headers.get("Authorization") or headers.get("authorization") or "")
             if claims is None:
                 # What API Gateway's Cognito authorizer answers.
@@ -207,7 +208,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         form = _form(body)
         try:
-            location = self.gateway.auth.authorize(params, form.get("user", ""), form.get("tenant", ""))
+            location = self.gateway.auth.authorize(params, form.get("user", ""), form.get("tenant", ""),
+                                                   _form_list(body, "groups"))
         except AuthError as error:
             self._send(400, sign_in_page(query, str(error)).encode(), "text/html; charset=utf-8")
             return
@@ -276,6 +278,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if not getattr(self, "_head_only", False):
             self.wfile.write(data)
         self._head_only = False
+
+
+def _form_list(body: bytes, name: str) -> list[str]:
+    """Every value of a repeated form field (checkboxes)."""
+    return parse_qs(body.decode("utf-8", errors="replace")).get(name, [])
 
 
 def _form(body: bytes) -> dict[str, str]:

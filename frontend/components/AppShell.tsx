@@ -5,11 +5,14 @@ import { usePathname } from "next/navigation";
 import { useState, type ReactNode } from "react";
 import { useApp } from "./AppProvider";
 import { Spinner } from "./Spinner";
+import { allows, type Role } from "@/lib/roles";
 
-const NAV = [
-  { href: "/", label: "Ask" },
-  { href: "/search/", label: "Search" },
-  { href: "/documents/", label: "Documents" },
+const NAV: { href: string; label: string; role: Role }[] = [
+  { href: "/", label: "Ask", role: "reader" },
+  { href: "/search/", label: "Search", role: "reader" },
+  { href: "/documents/", label: "Documents", role: "reader" },
+  { href: "/collections/", label: "Collections", role: "admin" },
+  { href: "/insights/", label: "Insights", role: "admin" },
 ];
 
 function normalise(path: string | null): string {
@@ -40,7 +43,7 @@ export function AppShell({ children }: { children: ReactNode }) {
             <>
               <nav aria-label="Main" className="main-nav" data-testid="app-nav">
                 <ul>
-                  {NAV.map((item) => {
+                  {NAV.filter((item) => allows(app.user?.role ?? "reader", item.role)).map((item) => {
                     const current = item.href === "/" ? pathname === "/" : pathname.startsWith(item.href);
                     return (
                       <li key={item.href}>
@@ -57,6 +60,11 @@ export function AppShell({ children }: { children: ReactNode }) {
                   <span className="user-menu__name" data-testid="user-name">
                     {app.user?.name}
                   </span>
+                  {app.user && app.user.role !== "reader" ? (
+                    <span className="user-menu__role" data-testid="user-role">
+                      {app.user.role}
+                    </span>
+                  ) : null}
                   {app.user?.tenant ? (
                     <span className="user-menu__tenant" data-testid="user-tenant">
                       {app.user.tenant}

@@ -66,11 +66,14 @@ export function DocumentList({
   pendingUploads = [],
   refreshKey = 0,
   pollIntervalMs = POLL_INTERVAL_MS,
+  canDelete = true,
 }: {
   api: DocsApi;
   pendingUploads?: PendingUpload[];
   refreshKey?: number;
   pollIntervalMs?: number;
+  /** Editors and admins delete; for readers the control is not rendered at all. */
+  canDelete?: boolean;
 }) {
   const [documents, setDocuments] = useState<DocumentRecord[] | null>(null);
   const [extra, setExtra] = useState<DocumentRecord[]>([]);
@@ -287,7 +290,7 @@ export function DocumentList({
                   ) : null}
                 </div>
                 <div className="doc-row__actions">
-                  {confirmId === doc.id ? (
+                  {!canDelete ? null : confirmId === doc.id ? (
                     <div className="confirm" role="group" aria-label={`Confirm deleting ${doc.file_name}`}>
                       <span className="small">Delete this document and its passages?</span>
                       <button

@@ -3,26 +3,15 @@
 import { useCallback, useEffect, useRef, useState, type DragEvent } from "react";
 import { uploadToStorage, type ApiClient, type CreateUploadResponse } from "@/lib/api";
 import { formatBytes } from "@/lib/format";
+import { ACCEPTED_EXTENSIONS, contentTypeForName } from "@/lib/formats";
 import { CloseIcon, UploadIcon } from "./Icons";
 
-export const ACCEPTED_EXTENSIONS = [".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt", ".csv"];
+export { ACCEPTED_EXTENSIONS };
 
-const CONTENT_TYPES: Record<string, string> = {
-  pdf: "application/pdf",
-  docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-  html: "text/html",
-  htm: "text/html",
-  md: "text/markdown",
-  markdown: "text/markdown",
-  txt: "text/plain",
-  csv: "text/csv",
-};
-
-/** The browser's type for the file, or one guessed from its extension. */
+/** The browser's type for the file, or the registry's for its extension. */
 export function contentTypeFor(file: File): string {
   if (file.type) return file.type;
-  const ext = file.name.split(".").pop()?.toLowerCase() ?? "";
-  return CONTENT_TYPES[ext] ?? "application/octet-stream";
+  return contentTypeForName(file.name);
 }
 
 type UploadStatus = "queued" | "preparing" | "uploading" | "done" | "failed" | "cancelled";

@@ -58,6 +58,7 @@ export interface CreateUploadRequest {
   file_name: string;
   content_type?: string;
   size_bytes?: number;
+  collection?: string;
 }
 
 export interface UploadTarget {
@@ -102,6 +103,71 @@ export interface FeedbackRequest {
 export interface HealthResponse {
   status: "ok" | "degraded";
   checks: Record<string, string>;
+}
+
+export interface CollectionSummary {
+  name: string;
+  document_count: number;
+  groups?: string[] | null;
+}
+
+export interface MyCollections {
+  role: "reader" | "editor" | "admin";
+  groups: string[];
+  collections: CollectionSummary[];
+}
+
+export interface GrantResponse {
+  collection: string;
+  group: string;
+  granted: boolean;
+  changed: boolean;
+}
+
+export interface AuditEvent {
+  id: string;
+  actor: string;
+  actor_role: string;
+  action: "upload" | "delete" | "grant" | "revoke" | "refused";
+  target: string;
+  detail: string | null;
+  created_at: string;
+}
+
+/** GET /insights (docs/api.md, "Insights"). */
+export interface Insights {
+  from: string;
+  to: string;
+  queries: number;
+  cache_hits: number;
+  cache_hit_rate: number | null;
+  queries_per_day: { day: string; queries: number; cache_hits: number }[];
+  latency: { stage: string; samples: number; p50_ms: number | null; p95_ms: number | null }[];
+  feedback: {
+    up: number;
+    down: number;
+    comments: { query_id: string; question: string; rating: "up" | "down"; comment: string; created_at: string }[];
+  };
+  unanswered: {
+    question: string;
+    reason: "no_passage" | "low_score" | "thumbs_down";
+    times: number;
+    last_query_id: string;
+    last_asked_at: string;
+    top_score: number | null;
+    mode: string;
+  }[];
+  most_cited: { document_id: string; file_name: string; citations: number }[];
+  never_cited: { document_id: string; file_name: string }[];
+  never_cited_count: number;
+  ingestion_failures: { step: string | null; reason: string; documents: number }[];
+  tokens: {
+    embedding_tokens: number;
+    llm_prompt_tokens: number;
+    llm_completion_tokens: number;
+    estimated_cost_usd: number;
+    price_per_million: Record<string, number>;
+  };
 }
 
 export class ApiError extends Error {
@@ -264,6 +330,34 @@ export class ApiClient {
   health(): Promise<HealthResponse> {
     return this.request("GET", "/health");
   }
+
+  myCollections(): Promise<MyCollections> {
+    return this.request("GET", "/collections");
+  }
+
+  collectionGrants(): Promise<{ collections: CollectionSummary[] }> {
+    return this.request("GET", "/admin/collections");
+  }
+
+  grant(collection: string, group: string): Promise<GrantResponse> {
+    return this.request("PUT", grantPath(collection, group));
+  }
+
+  revoke(collection: string, group: string): Promise<GrantResponse> {
+    return this.request("DELETE", grantPath(collection, group));
+  }
+
+  audit(params: { limit?: number; action?: string } = {}): Promise<{ events: AuditEvent[] }> {
+    return this.request("GET", `/admin/audit${queryString({ limit: 100, ...params })}`);
+  }
+
+  insights(range: { from: string; to: string }, signal?: AbortSignal): Promise<Insights> {
+    return this.request("GET", `/insights${queryString(range)}`, undefined, signal);
+  }
+}
+
+function grantPath(collection: string, group: string): string {
+  return `/admin/collections/${encodeURIComponent(collection)}/groups/${encodeURIComponent(group)}`;
 }
 
 export interface UploadProgress {

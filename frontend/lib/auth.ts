@@ -7,6 +7,7 @@
  * Tokens live in sessionStorage (gone when the tab closes); the id token is the bearer token.
  */
 
+import { groupsOf, roleOf, type Role } from "./roles";
 import type { AuthConfig } from "./config";
 import { sha256 } from "./sha256";
 
@@ -36,6 +37,9 @@ export interface User {
   name: string;
   email: string | null;
   tenant: string | null;
+  /** From `cognito:groups` (lib/roles.ts): what the web app shows; the API enforces it. */
+  role: Role;
+  groups: string[];
 }
 
 export class AuthError extends Error {
@@ -259,6 +263,8 @@ export function userFromSession(session: Session): User {
     name: str("cognito:username") ?? str("name") ?? str("preferred_username") ?? email ?? str("sub") ?? "Signed in",
     email,
     tenant: str("custom:tenant"),
+    role: roleOf(groupsOf(claims)),
+    groups: groupsOf(claims),
   };
 }
 

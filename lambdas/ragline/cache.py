@@ -61,8 +61,11 @@ def answer_key(
     embedder: str,
     llm_model: str | None,
     generation: int,
+    collections: Sequence[str] | None = None,
 ) -> str:
-    """The cache key of a /query answer. Filters are order-insensitive sets."""
+    """The cache key of a /query answer. Filters are order-insensitive sets; ``collections``
+    is the caller's readable set (None: all, for admins), so callers who may read different
+    collections never share an answer."""
     digest = _digest(
         {
             "tenant": tenant,
@@ -74,6 +77,7 @@ def answer_key(
             "embedder": embedder,
             "llm": llm_model or "extractive",
             "generation": generation,
+            "collections": "*" if collections is None else sorted(set(collections)),
         }
     )
     return f"answer:{KEY_VERSION}:{digest}"

@@ -138,6 +138,7 @@ class IndexPoint(BaseModel):
     text: str
     source: str  # the S3 key, without the tenant prefix
     file_type: str
+    collection: str = "default"  # first folder under the tenant (ragline.access.collection)
     title: str | None = None
     page_start: int | None = None
     page_end: int | None = None

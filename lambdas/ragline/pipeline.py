@@ -38,6 +38,7 @@ from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ragline.access.collection import collection_of
 from ragline.chunking import chunk_document
 from ragline.errors import DocumentError, SupersededError
 from ragline.extract import extract
@@ -278,6 +279,7 @@ def embed_and_index(doc: DocumentRef, batch_key: str, execution_id: str, service
                 text=c.text,
                 source=doc.source,
                 file_type=row["file_type"],
+                collection=collection_of(doc.key),
                 title=row.get("title"),
                 page_start=c.page_start,
                 page_end=c.page_end,

@@ -62,8 +62,10 @@ class VectorIndex(Protocol):
         document_ids: Sequence[str] | None = None,
         file_types: Sequence[str] | None = None,
         embedder: str | None = None,
+        collections: Sequence[str] | None = None,
     ) -> list[Hit]:
-        """Top hits for one tenant (the tenant filter is always applied). ``embedder`` names
+        """Top hits for one tenant (the tenant filter is always applied), only from
+        ``collections`` when given (a filter condition, never a post-filter). ``embedder`` names
         the model of the dense query vector: another than the collection's is refused."""
 
 

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     # CDK stack sets the CloudFront origin and cdk.json's web.allowed_origins, as JSON).
     cors_allowed_origins: list[str] = Field(default_factory=list)
 
+    # Prices in USD per million tokens, for the insights page's cost estimate (defaults:
+    # OpenAI text-embedding-3-small and gpt-4o-mini list prices; set your provider's).
+    price_embedding_per_mtok: float = Field(default=0.02, ge=0)
+    price_llm_prompt_per_mtok: float = Field(default=0.15, ge=0)
+    price_llm_completion_per_mtok: float = Field(default=0.60, ge=0)
+
     # The reconciler: the ingest state machine it starts, and how long a document may stay
     # `processing` without a running execution (or at all) before it is failed with a reason.
     ingest_state_machine_arn: str | None = None

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ragline.access import routes as _route_rules
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATEMACHINES_DIR = REPO_ROOT / "statemachines"
 
@@ -168,8 +170,8 @@ def deployed_state_machine_name(environment: str, machine: str) -> str:
 RECONCILE_SCHEDULE = "rate(1 hour)"
 
 # REST routes reachable without signing in (API Gateway's authorizer guards every other one;
-# the local gateway does the same).
-PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({("GET", "/health")})
+# the local gateway does the same): derived from the route rules, the one definition of roles.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = _route_rules.PUBLIC_ROUTES
 
 # The ASL variable for the dead-letter queue URL (an SQS sendMessage task after mark_failed).
 DEAD_LETTER_QUEUE_VARIABLE = "DeadLetterQueueUrl"

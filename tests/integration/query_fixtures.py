@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from ragline.access.collection import collection_of
 from ragline.embeddings.hash_embedder import HashEmbedder
 from ragline.index.edge_index import EdgeIndex
 from ragline.models import IndexPoint, document_id_for, point_id_for
@@ -136,6 +137,7 @@ def build_world(root: Path, catalog_url: str | None = None, corpus=CORPUS) -> Wo
                     text=text,
                     source=file_name,
                     file_type=file_type,
+                    collection=collection_of(key),
                     title=title,
                     page_start=page,
                     page_end=page,
@@ -250,13 +252,16 @@ class ApiResponse:
 class ApiClient:
     """Drives `handlers.api.handler` with the proxy events API Gateway REST sends."""
 
-    def __init__(self, tenant: str | None = "acme") -> None:
+    def __init__(self, tenant: str | None = "acme", groups: tuple[str, ...] = ("editor",)) -> None:
+        """``groups``: the caller's ``cognito:groups`` (editor by default: these tests upload and
+        delete; tests/integration/test_access_matrix.py covers every role)."""
         from handlers.api import handler
         from ragline_local.seams import InProcessContext
 
         self._handler = handler
         self._context = InProcessContext("ragline-api", "arn:aws:lambda:local:000000000000:function:ragline-api", 1024, 29)
         self.tenant = tenant
+        self.groups = groups
 
     def event(
         self,
@@ -274,6 +279,8 @@ class ApiClient:
         if claims is None:
             who = self.tenant if tenant is True else tenant
             claims = {"sub": "user-1", "email": "u@example.com", "custom:tenant": who} if who else None
+            if claims and self.groups:
+                claims["cognito:groups"] = list(self.groups)
         query_string = query if isinstance(query, str) else urlencode(query or {}, doseq=True)
         data = raw_body.encode() if raw_body is not None else (json.dumps(body).encode() if body is not None else b"")
         headers = {"Content-Type": "application/json", "Host": "api.local"}
@@ -318,7 +325,7 @@ class WsgiGateway:
         }
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
-        claims = {"sub": "fuzzer", "custom:tenant": self.client.tenant}
+        claims = {"sub": "fuzzer", "custom:tenant": self.client.tenant, "cognito:groups": list(self.client.groups)}
         event = api_gateway_event(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""), headers, body, claims)
         response = self.client._handler(event, self.client._context)
         payload = (response.get("body") or "").encode()

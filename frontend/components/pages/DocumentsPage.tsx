@@ -2,12 +2,15 @@
 
 import { useCallback, useState } from "react";
 import type { CreateUploadResponse } from "@/lib/api";
-import { useApi } from "../AppProvider";
+import { allows } from "@/lib/roles";
+import { useApi, useApp } from "../AppProvider";
 import { DocumentList, type PendingUpload } from "../DocumentList";
 import { UploadDropzone } from "../UploadDropzone";
 
 export function DocumentsPage() {
   const api = useApi();
+  const { user } = useApp();
+  const canEdit = allows(user?.role ?? "reader", "editor");
   const [pending, setPending] = useState<PendingUpload[]>([]);
   const [refreshKey, setRefreshKey] = useState(0);
 
@@ -23,10 +26,14 @@ export function DocumentsPage() {
     <div className="page">
       <div className="page__intro">
         <h1 className="page__title">Documents</h1>
-        <p className="muted">Upload files, watch them being indexed, and remove the ones you no longer need.</p>
+        <p className="muted">
+          {canEdit
+            ? "Upload files, watch them being indexed, and remove the ones you no longer need."
+            : "The documents you can read. Editors upload and delete them."}
+        </p>
       </div>
-      <UploadDropzone api={api} onUploaded={onUploaded} />
-      <DocumentList api={api} pendingUploads={pending} refreshKey={refreshKey} />
+      {canEdit ? <UploadDropzone api={api} onUploaded={onUploaded} /> : null}
+      <DocumentList api={api} pendingUploads={pending} refreshKey={refreshKey} canDelete={canEdit} />
     </div>
   );
 }

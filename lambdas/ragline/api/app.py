@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
@@ -25,8 +26,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+from ragline.access.collection import collection_of, valid_collection_name
+from ragline.access.roles import Caller
+from ragline.api.access import access_store, authorize, caller_of, scope_of
+from ragline.api.admin import router as admin_router
 from ragline.api.auth import UnauthorizedError, tenant_of
 from ragline.api.documents import InvalidFileNameError, sanitize_file_name, uploads_for
+from ragline.api.errors import ApiError, ForbiddenError
+from ragline.api.errors import documented_responses as _responses
 from ragline.api.schemas import (
     TOO_DEEP,
     DeleteResponse,
@@ -58,7 +65,6 @@ from ragline.query.service import QueryService
 from ragline.services import get_services
 from ragline.settings import get_settings
 from ragline.wiring import (
-    PUBLIC_ROUTES,
     METRIC_ANSWER_CACHE_HITS,
     METRIC_ANSWER_CACHE_MISSES,
     METRIC_LLM_COMPLETION_TOKENS,
@@ -70,7 +76,6 @@ logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Ragline"), service=SERVICE)
 
-PUBLIC_PATHS = frozenset(path for _, path in PUBLIC_ROUTES)
 SECURITY = [{"bearerAuth": []}]
 
 def cors_config(origins: list[str]) -> CORSConfig | None:
@@ -93,27 +98,18 @@ app = APIGatewayRestResolver(
 )
 
 
+def authorization_middleware(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    """Every routed request passes the route rules (ragline.access.routes) first: 401 without
+    a token, 403 below the route's role. Requests that fail validation are checked the same
+    way in `_invalid_request`."""
+    authorize(app.current_event.raw_event)
+    return next_middleware(app)
+
+
+app.use(middlewares=[authorization_middleware])
+
+
 # ------------------------------------------------------------------------------ OpenAPI docs
-
-
-def _responses(success: int, description: str, *errors: int) -> dict[int, Any]:
-    """The route's OpenAPI responses: the success (schema from the return annotation) and
-    the error statuses it can answer, all with the `ErrorResponse` shape."""
-    descriptions = {
-        400: "Bad request (the field at fault is named)",
-        401: "Not signed in, or the token has no tenant",
-        404: "Not found for this tenant",
-        422: "Invalid input (the field at fault is named)",
-        502: "The answer model refused the request",
-        503: "A dependency (answer model, embedder) is unavailable",
-    }
-    responses: dict[int, Any] = {success: {"description": description}}
-    for status in errors:
-        responses[status] = {
-            "description": descriptions[status],
-            "content": {"application/json": {"model": ErrorResponse}},
-        }
-    return responses
 
 
 @functools.cache
@@ -140,6 +136,14 @@ def current_tenant() -> str:
 Tenant = Annotated[str, Depends(current_tenant)]
 
 
+def current_caller() -> Caller:
+    """The signed-in caller with their role and groups (`Depends(current_caller)`)."""
+    return caller_of(app.current_event.raw_event)
+
+
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
 def _metric(name: str, unit: MetricUnit, value: float) -> None:
     """Add a metric unless metrics are disabled (tests, `ragline dev`): Powertools keeps
     disabled metrics in memory and still prints them every 100 values."""
@@ -151,14 +155,6 @@ def _query_service() -> QueryService:
     return QueryService.from_services(get_services())
 
 
-class ApiError(Exception):
-    """An error with its HTTP status, code and the field at fault, raised by routes."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.field = status, code, message, field
-
-
 # --------------------------------------------------------------------------------- routes
 
 
@@ -168,8 +164,8 @@ class ApiError(Exception):
     responses=_responses(200, "The answer, its citations and per-stage latency", 401, 422, 502, 503),
     security=SECURITY,
 )
-def post_query(request: QueryRequest, tenant: Tenant) -> QueryResponse:
-    response = _query_service().ask(tenant, request)
+def post_query(request: QueryRequest, caller: CurrentCaller) -> QueryResponse:
+    response = _query_service().ask(caller.tenant, request, collections=scope_of(caller).as_filter())
     _metric(METRIC_ANSWER_CACHE_HITS if response.cached else METRIC_ANSWER_CACHE_MISSES, MetricUnit.Count, 1)
     _metric("QueryLatency", MetricUnit.Milliseconds, response.latency_ms["total"])
     if response.usage and not response.cached:  # tokens spent now, not by the cached answer
@@ -185,7 +181,7 @@ def post_query(request: QueryRequest, tenant: Tenant) -> QueryResponse:
     security=SECURITY,
 )
 def get_search(
-    tenant: Tenant,
+    caller: CurrentCaller,
     q: Annotated[Question, Query(description="The search text.")],
     top_k: Annotated[int, Query(ge=1, le=20)] = 6,
     mode: Annotated[SearchMode, Query()] = "hybrid",
@@ -194,13 +190,14 @@ def get_search(
     full_text: Annotated[bool, Query(description="Also return each passage's full text.")] = False,
 ) -> SearchResponse:
     return _query_service().search(
-        tenant,
+        caller.tenant,
         q,
         mode=mode,
         top_k=top_k,
         document_ids=list(dict.fromkeys(document_id)) if document_id else None,
         file_types=list(dict.fromkeys(file_type)) if file_type else None,
         full_text=full_text,
+        collections=scope_of(caller).as_filter(),
     )
 
 
@@ -208,21 +205,36 @@ def get_search(
     "/documents",
     status_code=201,
     summary="Get a presigned URL to upload a document",
-    responses=_responses(201, "Where and how to PUT the file", 400, 401, 422),
+    responses=_responses(201, "Where and how to PUT the file", 400, 401, 403, 422),
     security=SECURITY,
 )
-def post_document(request: UploadRequest, tenant: Tenant) -> UploadResponse:
+def post_document(request: UploadRequest, caller: CurrentCaller) -> UploadResponse:
     try:
         file_name = sanitize_file_name(request.file_name)
     except InvalidFileNameError as exc:
         raise ApiError(400, "invalid_file_name", str(exc), "body.file_name") from exc
-    ticket = uploads_for(get_services()).presign_upload(tenant, file_name, request.content_type)
+    collection = _upload_collection(caller, request.collection)
+    ticket = uploads_for(get_services()).presign_upload(caller.tenant, file_name, request.content_type, collection)
+    access_store().record(caller, "upload", ticket.key)
     return UploadResponse(
-        document_id=document_id_for(tenant, ticket.key),
+        document_id=document_id_for(caller.tenant, ticket.key),
         key=ticket.key,
         upload=UploadTarget(url=ticket.url, headers={"Content-Type": ticket.content_type}),
         expires_in=ticket.expires_in,
     )
+
+
+def _upload_collection(caller: Caller, collection: str | None) -> str | None:
+    """The collection an editor uploads into: one they can read (admins: any)."""
+    if collection is None:
+        return None
+    if not valid_collection_name(collection):
+        raise ApiError(422, "invalid_request", "body.collection: a collection name is 1..128 characters "
+                       "without '/' or surrounding spaces.", "body.collection")
+    if not scope_of(caller).allows(collection):
+        raise ApiError(403, "forbidden", f"You cannot read the collection {collection!r}, so you cannot upload "
+                       "into it. Ask an administrator to grant it to one of your groups.", "body.collection")
+    return collection
 
 
 @app.get(
@@ -232,7 +244,7 @@ def post_document(request: UploadRequest, tenant: Tenant) -> UploadResponse:
     security=SECURITY,
 )
 def list_documents(
-    tenant: Tenant,
+    caller: CurrentCaller,
     status: Annotated[DocumentStatusName | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -240,7 +252,9 @@ def list_documents(
     from ragline.catalog import InvalidCursorError
 
     try:
-        records, next_cursor = get_services().catalog.list_documents(tenant, status=status, limit=limit, cursor=cursor)
+        records, next_cursor = get_services().catalog.list_documents(
+            caller.tenant, status=status, limit=limit, cursor=cursor, collections=scope_of(caller).as_filter()
+        )
     except InvalidCursorError as exc:
         raise ApiError(400, "invalid_cursor", f"{exc}", "query.cursor") from exc
     return DocumentList(documents=[Document.from_record(r) for r in records], next_cursor=next_cursor)
@@ -252,34 +266,41 @@ def list_documents(
     responses=_responses(200, "The document", 401, 404, 422),
     security=SECURITY,
 )
-def get_document(tenant: Tenant, document_id: Annotated[DocumentId, Path()]) -> Document:
-    return Document.from_record(_document(tenant, document_id))
+def get_document(caller: CurrentCaller, document_id: Annotated[DocumentId, Path()]) -> Document:
+    return Document.from_record(_document(caller, document_id))
 
 
 @app.delete(
     "/documents/<document_id>",
     status_code=202,
     summary="Delete a document (its object; the pipeline removes the rest)",
-    responses=_responses(202, "Deletion started", 401, 404, 422),
+    responses=_responses(202, "Deletion started", 401, 403, 404, 422),
     security=SECURITY,
 )
-def delete_document(tenant: Tenant, document_id: Annotated[DocumentId, Path()]) -> DeleteResponse:
-    record = _document(tenant, document_id)
+def delete_document(caller: CurrentCaller, document_id: Annotated[DocumentId, Path()]) -> DeleteResponse:
+    record = _document(caller, document_id)
     if record.status.value != "deleted":
         uploads_for(get_services()).delete(record.key)
+        access_store().record(caller, "delete", record.key)
     return DeleteResponse(document_id=record.id)
 
 
-def _document(tenant: str, document_id: str):
+def _document(caller: Caller, document_id: str):
+    """One of the caller's documents: in their tenant and in a collection they may read
+    (another collection's document is as absent as another tenant's: 404)."""
+    missing = ApiError(
+        404,
+        "not_found",
+        f"No document {document_id} in your workspace; list them with GET /documents.",
+        "path.document_id",
+    )
     try:
-        return get_services().catalog.get(tenant, document_id)
+        record = get_services().catalog.get(caller.tenant, document_id)
     except NotFoundError as exc:
-        raise ApiError(
-            404,
-            "not_found",
-            f"No document {document_id} in your workspace; list them with GET /documents.",
-            "path.document_id",
-        ) from exc
+        raise missing from exc
+    if not scope_of(caller).allows(collection_of(record.key)):
+        raise missing
+    return record
 
 
 @app.post(
@@ -323,6 +344,9 @@ def _check(probe) -> str:
         return f"error: {exc.__class__.__name__}"
 
 
+app.include_router(admin_router)  # collections, grants, audit, insights (ragline.api.admin)
+
+
 @app.get("/openapi.json", include_in_schema=False, enable_validation=False)
 def get_openapi():
     return Response(status_code=200, content_type="application/json", body=openapi_document())
@@ -347,18 +371,16 @@ def field_path(loc: tuple | list) -> str:
     return path
 
 
-def _is_public() -> bool:
-    return app.current_event.path in PUBLIC_PATHS
-
-
 @app.exception_handler(RequestValidationError)
 def _invalid_request(exc: RequestValidationError) -> Response:
-    # Authentication comes first: an anonymous caller learns nothing about the input rules.
-    if not _is_public():
-        try:
-            current_tenant()
-        except UnauthorizedError as auth:
-            return error_response(401, "unauthorized", str(auth))
+    # Authentication and the route's role come first: a caller who may not use the route
+    # learns nothing about its input rules.
+    try:
+        authorize(app.current_event.raw_event)
+    except UnauthorizedError as auth:
+        return error_response(401, "unauthorized", str(auth))
+    except ForbiddenError as forbidden:
+        return error_response(403, "forbidden", str(forbidden))
     errors = list(exc.errors())
     first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
     loc = tuple(first.get("loc") or ("body",))
@@ -386,6 +408,11 @@ def _api_error(exc: ApiError) -> Response:
 @app.exception_handler(UnauthorizedError)
 def _unauthorized(exc: UnauthorizedError) -> Response:
     return error_response(401, "unauthorized", str(exc))
+
+
+@app.exception_handler(ForbiddenError)
+def _forbidden(exc: ForbiddenError) -> Response:
+    return error_response(403, "forbidden", str(exc))
 
 
 @app.exception_handler(NotFoundError)

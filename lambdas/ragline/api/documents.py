@@ -23,22 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ragline.errors import RaglineError
+from ragline.formats import UPLOAD_TYPES, content_type_for
 from ragline.settings import Settings
 
 UPLOAD_URL_EXPIRES_S = 900
 MAX_FILE_NAME_CHARS = 200
 
-# extension -> Content-Type; the pipeline detects the type again from the bytes.
-SUPPORTED_TYPES: dict[str, str] = {
-    ".pdf": "application/pdf",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".html": "text/html",
-    ".htm": "text/html",
-    ".md": "text/markdown",
-    ".markdown": "text/markdown",
-    ".txt": "text/plain",
-    ".csv": "text/csv",
-}
+# extension -> Content-Type, from the format registry; the pipeline detects the type again
+# from the bytes.
+SUPPORTED_TYPES: dict[str, str] = UPLOAD_TYPES
 
 _UNSAFE = re.compile(r"[^\w .()+,@=&\[\]-]", re.UNICODE)
 _REPEATS = re.compile(r"([ _])[ _]+")
@@ -72,11 +65,6 @@ def sanitize_file_name(name: str) -> str:
     return f"{stem[:room].rstrip(' ._')}.{extension}"
 
 
-def content_type_for(file_name: str) -> str:
-    extension = "." + file_name.rsplit(".", 1)[-1].lower()
-    return SUPPORTED_TYPES.get(extension, "application/octet-stream")
-
-
 @dataclass(frozen=True)
 class UploadTicket:
     key: str
@@ -103,8 +91,12 @@ class DocumentUploads:
         client = boto3.client("s3", config=Config(signature_version="s3v4", retries={"max_attempts": 3}))
         return cls(client, settings.documents_bucket)
 
-    def presign_upload(self, tenant: str, file_name: str, content_type: str | None = None) -> UploadTicket:
-        key = f"{tenant}/{file_name}"
+    def presign_upload(
+        self, tenant: str, file_name: str, content_type: str | None = None, collection: str | None = None
+    ) -> UploadTicket:
+        """A URL to PUT the file to ``{tenant}/{collection}/{file_name}`` (no collection: the
+        default collection, ``{tenant}/{file_name}``)."""
+        key = f"{tenant}/{collection}/{file_name}" if collection else f"{tenant}/{file_name}"
         content_type = content_type or content_type_for(file_name)
         url = self.s3.generate_presigned_url(
             "put_object",

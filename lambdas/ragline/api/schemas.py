@@ -75,6 +75,12 @@ class UploadRequest(BaseModel):
         description="MIME type; guessed from the extension when absent.",
     )
     size_bytes: StrictInt | None = Field(default=None, ge=0, le=MAX_UPLOAD_BYTES)
+    collection: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="The collection to upload into (one you can read); absent: the default collection.",
+    )
 
 
 class UploadTarget(BaseModel):

@@ -30,6 +30,7 @@ class QueryRecord(BaseModel):
     latency_ms_llm: float | None = None
     cited_document_ids: list[str]
     created_at: datetime
+    top_score: float | None = None  # the best passage's score; None when nothing was retrieved
 
 
 class FeedbackRecord(BaseModel):

@@ -54,6 +54,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from ragline.catalog.collections import in_collections
 from ragline.catalog.engine import engine_for
 from ragline.catalog.records import FeedbackRecord, QueryRecord
 from ragline.catalog.schema import (
@@ -138,13 +139,20 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 def page_statement(
-    tenant: str, status: DocumentStatus | str | None, rows: int, cursor: str | None
+    tenant: str,
+    status: DocumentStatus | str | None,
+    rows: int,
+    cursor: str | None,
+    collections: Sequence[str] | None = None,
 ) -> Select[Any]:
-    """One page of a tenant's documents in (updated_at, id) descending order, after ``cursor``.
+    """One page of a tenant's documents in (updated_at, id) descending order, after ``cursor``,
+    only from ``collections`` when given (``catalog.collections``).
 
     The keyset condition is spelled with OR/AND rather than a row-value comparison
     ``(a, b) < (x, y)``, which SQL Server does not have."""
     statement = select(documents).where(documents.c.tenant == tenant)
+    if collections is not None:
+        statement = statement.where(in_collections(tenant, collections))
     if status is None:
         statement = statement.where(documents.c.status != DELETED)
     else:
@@ -506,6 +514,7 @@ class SqlCatalog:
         status: DocumentStatus | str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        collections: Sequence[str] | None = None,
     ) -> tuple[list[DocumentRecord], str | None]:
         """A page of the tenant's documents, most recently updated first, and the cursor of the
         next page (None on the last). Without ``status``, deleted tombstones are left out.
@@ -515,7 +524,7 @@ class SqlCatalog:
         """
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
-        statement = page_statement(tenant, status, limit + 1, cursor)
+        statement = page_statement(tenant, status, limit + 1, cursor, collections)
         with self._begin() as connection:
             rows = connection.execute(statement).all()
         page = [_document(row) for row in rows[:limit]]
@@ -579,6 +588,7 @@ class SqlCatalog:
         cited_document_ids: Sequence[str] = (),
         question_hash: str | None = None,
         query_id: str | None = None,
+        top_score: float | None = None,
     ) -> str:
         """Log an answered question and return its id (the id feedback refers to).
 
@@ -607,6 +617,7 @@ class SqlCatalog:
                     latency_ms_llm=latency_ms_llm,
                     cited_document_ids=json.dumps(list(cited_document_ids)),
                     created_at=self._now(),
+                    top_score=top_score,
                 )
             )
         return query_id

@@ -159,6 +159,7 @@ queries = Table(
     Column("latency_ms_llm", Float),
     Column("cited_document_ids", Unicode(), nullable=False),  # JSON array of document ids
     Column("created_at", UtcDateTime, nullable=False),
+    Column("top_score", Float),  # the best passage's score (None: nothing retrieved); 0004
     Index("ix_queries_tenant_created", "tenant", "created_at"),
     Index("ix_queries_tenant_question_hash", "tenant", "question_hash"),
 )
@@ -174,4 +175,39 @@ feedback = Table(
     Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint(_in("rating", RATINGS), name="rating"),
     Index("ix_feedback_tenant_query", "tenant", "query_id"),
+)
+
+
+# -- access (migration 0004_access): collection grants and the audit trail -----------------
+
+GROUP_LENGTH = 128
+COLLECTION_LENGTH = 128
+AUDIT_ACTIONS = ("upload", "delete", "grant", "revoke", "refused")
+
+# Which groups may read which collection of a tenant (admins read every collection).
+collection_grants = Table(
+    "collection_grants",
+    metadata,
+    Column("tenant", Unicode(TENANT_LENGTH), primary_key=True),
+    Column("collection", Unicode(COLLECTION_LENGTH), primary_key=True),
+    Column("group_name", Unicode(GROUP_LENGTH), primary_key=True),
+    Column("granted_by", Unicode(256), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_collection_grants_tenant_group_name", "tenant", "group_name"),
+)
+
+# Who did what, when: uploads, deletes, grants, revocations and refused requests.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Unicode(ID_LENGTH), primary_key=True),
+    Column("tenant", Unicode(TENANT_LENGTH), nullable=False),
+    Column("actor", Unicode(256), nullable=False),
+    Column("actor_role", Unicode(16), nullable=False),
+    Column("action", Unicode(16), nullable=False),
+    Column("target", Unicode(KEY_LENGTH), nullable=False),
+    Column("detail", Unicode(ERROR_LENGTH)),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint(_in("action", AUDIT_ACTIONS), name="action"),
+    Index("ix_audit_events_tenant_created_at", "tenant", "created_at"),
 )

@@ -10,33 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ragline.errors import DocumentError
-from ragline.extract.csvfile import extract_csv
 from ragline.extract.descriptor import describe
-from ragline.extract.docx import extract_docx
-from ragline.extract.html import extract_html
-from ragline.extract.markdown import extract_markdown
-from ragline.extract.pdf import extract_pdf
-from ragline.extract.plaintext import extract_text
 from ragline.extract.sniff import SUPPORTED, sniff
-from ragline.models import ExtractedDocument, FileType
+from ragline.formats import BY_FILE_TYPE, FORMATS
+from ragline.models import ExtractedDocument
 
 __all__ = ["SUPPORTED", "extract"]
 
-_LABELS: dict[FileType, str] = {
-    "pdf": "PDF",
-    "docx": "Word document",
-    "html": "HTML page",
-    "markdown": "Markdown file",
-    "text": "text file",
-    "csv": "CSV file",
-}
-_BINARY: dict[FileType, Callable[[bytes, str], ExtractedDocument]] = {"pdf": extract_pdf, "docx": extract_docx}
-_TEXT: dict[FileType, Callable[[str, str], ExtractedDocument]] = {
-    "html": extract_html,
-    "markdown": extract_markdown,
-    "text": extract_text,
-    "csv": extract_csv,
-}
+# file type -> extractor, from the format registry (ragline.formats): binary formats take the
+# bytes, text formats the decoded text; both also take the file name.
+_EXTRACTORS: dict[str, Callable[..., ExtractedDocument]] = {fmt.file_type: fmt.load_extractor() for fmt in FORMATS}
 
 
 def extract(data: bytes, file_name: str, content_type: str | None = None) -> ExtractedDocument:
@@ -53,17 +36,17 @@ def extract(data: bytes, file_name: str, content_type: str | None = None) -> Ext
             "The file may be damaged: export it again and re-upload it."
         ) from exc
     try:
-        if sniffed.text is None:
-            document = _BINARY[sniffed.file_type](data, file_name)
+        if BY_FILE_TYPE[sniffed.file_type].binary:
+            document = _EXTRACTORS[sniffed.file_type](data, file_name)
         else:
-            if not sniffed.text.strip():
+            if not sniffed.text or not sniffed.text.strip():
                 raise DocumentError(f"{file_name} is empty (only whitespace). Upload the file again with its content.")
-            document = _TEXT[sniffed.file_type](sniffed.text, file_name)
+            document = _EXTRACTORS[sniffed.file_type](sniffed.text, file_name)
     except DocumentError:
         raise
     except Exception as exc:  # a parser failing on a malformed file: report it, never crash the step
         raise DocumentError(
-            f"{file_name} could not be read as a {_LABELS[sniffed.file_type]} ({type(exc).__name__}: {str(exc)[:200]}). "
+            f"{file_name} could not be read as a {BY_FILE_TYPE[sniffed.file_type].label} ({type(exc).__name__}: {str(exc)[:200]}). "
             "The file may be damaged: export it again and re-upload it."
         ) from exc
     if not any(block.text.strip() for block in document.blocks):

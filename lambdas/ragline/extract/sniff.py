@@ -16,34 +16,15 @@ import charset_normalizer
 import regex
 
 from ragline.errors import DocumentError
+from ragline.formats import BY_FILE_TYPE, BY_MIME_TYPE, BY_SUFFIX, FORMATS, describe_supported
 from ragline.models import FileType
 
-SUPPORTED = "PDF, Word (.docx), HTML, Markdown, plain text and CSV"
+SUPPORTED = describe_supported()
 
-_BY_EXTENSION: dict[str, FileType] = {
-    ".pdf": "pdf",
-    ".docx": "docx",
-    ".html": "html",
-    ".htm": "html",
-    ".xhtml": "html",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".txt": "text",
-    ".text": "text",
-    ".csv": "csv",
-    ".tsv": "csv",
-}
-_BY_CONTENT_TYPE: dict[str, FileType] = {
-    "application/pdf": "pdf",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "text/html": "html",
-    "application/xhtml+xml": "html",
-    "text/markdown": "markdown",
-    "text/x-markdown": "markdown",
-    "text/plain": "text",
-    "text/csv": "csv",
-    "text/tab-separated-values": "csv",
-}
+# From the format registry (ragline.formats): names and content types only *hint* a type.
+_BY_EXTENSION: dict[str, FileType] = {suffix: fmt.file_type for suffix, fmt in BY_SUFFIX.items()}
+_BY_CONTENT_TYPE: dict[str, FileType] = {mime: fmt.file_type for mime, fmt in BY_MIME_TYPE.items()}
+_TEXT_TYPES: frozenset[str] = frozenset(fmt.file_type for fmt in FORMATS if not fmt.binary)
 _SIGNATURES: list[tuple[bytes, str]] = [
     (b"\x89PNG\r\n\x1a\n", "a PNG image"),
     (b"\xff\xd8\xff", "a JPEG image"),
@@ -93,9 +74,9 @@ def sniff(data: bytes, file_name: str, content_type: str | None = None) -> Sniff
     hinted = _hinted_type(file_name, content_type)
     text = decode_text(data)
     if text is None:
-        if hinted in ("pdf", "docx"):
+        if hinted is not None and BY_FILE_TYPE[hinted].binary:
             raise DocumentError(
-                f"{file_name} is named as a {'PDF' if hinted == 'pdf' else 'Word document'} but its "
+                f"{file_name} is named as a {BY_FILE_TYPE[hinted].label} but its "
                 "contents are not one: the file is corrupt or mislabelled. Export it again and re-upload it."
             )
         raise _unsupported(file_name, "binary data of an unknown type")
@@ -150,7 +131,7 @@ def _zip_type(data: bytes, file_name: str) -> FileType:
 def _text_type(text: str, hinted: FileType | None) -> FileType:
     if _HTML_START.match(text):
         return "html"
-    if hinted in ("html", "markdown", "text", "csv"):
+    if hinted in _TEXT_TYPES:
         return hinted
     sample = text[:SAMPLE]
     if len(_HTML_TAG.findall(sample)) >= 2:

@@ -41,6 +41,7 @@ import qdrant_edge as edge
 
 from ragline.errors import ProviderError
 from ragline.index.schema import (
+    COLLECTION_FIELD,
     DENSE,
     KEYWORD_INDEXES,
     REVISION_FIELD,
@@ -286,14 +287,15 @@ class EdgeIndex:
         document_ids: Sequence[str] | None = None,
         file_types: Sequence[str] | None = None,
         embedder: str | None = None,
+        collections: Sequence[str] | None = None,
     ) -> list[Hit]:
         plan = plan_query(mode, dense, sparse)
         engine = self._shard.get()
-        if plan is None or engine is None or excludes_everything(document_ids, file_types):
+        if plan is None or engine is None or excludes_everything(document_ids, file_types, collections):
             return []
         if plan.dense is not None and embedder is not None:
             self._shard.check_embedder(embedder, len(plan.dense), record=False)
-        flt = _filter(tenant, document_ids=document_ids, file_types=file_types)
+        flt = _filter(tenant, document_ids=document_ids, file_types=file_types, collections=collections)
         dense_query = edge.Query.Nearest(list(plan.dense), using=DENSE) if plan.dense is not None else None
         sparse_query = (
             edge.Query.Nearest(edge.SparseVector(plan.sparse.indices, plan.sparse.values), using=SPARSE)
@@ -348,6 +350,7 @@ def _filter(
     *,
     document_ids: Sequence[str] | None = None,
     file_types: Sequence[str] | None = None,
+    collections: Sequence[str] | None = None,
 ) -> edge.Filter:
     """The tenant condition is always first and always there: no path reads across tenants."""
     must: list[Any] = [_match(TENANT_FIELD, tenant)]
@@ -357,4 +360,6 @@ def _filter(
         must.append(edge.FieldCondition("document_id", match=edge.MatchAny(list(document_ids))))
     if file_types is not None:
         must.append(edge.FieldCondition("file_type", match=edge.MatchAny(list(file_types))))
+    if collections is not None:
+        must.append(edge.FieldCondition(COLLECTION_FIELD, match=edge.MatchAny(list(collections))))
     return edge.Filter(must=must)

@@ -23,6 +23,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from ragline.errors import ProviderError, TransientError
 from ragline.index.schema import (
+    COLLECTION_FIELD,
     DENSE,
     KEYWORD_INDEXES,
     REVISION_FIELD,
@@ -265,13 +266,14 @@ class QdrantIndex:
         document_ids: Sequence[str] | None = None,
         file_types: Sequence[str] | None = None,
         embedder: str | None = None,
+        collections: Sequence[str] | None = None,
     ) -> list[Hit]:
         plan = plan_query(mode, dense, sparse)
-        if plan is None or excludes_everything(document_ids, file_types) or not self._collection_exists():
+        if plan is None or excludes_everything(document_ids, file_types, collections) or not self._collection_exists():
             return []
         if plan.dense is not None and embedder is not None:
             self._check_embedder(embedder, len(plan.dense), record=False)
-        flt = _filter(tenant, document_ids=document_ids, file_types=file_types)
+        flt = _filter(tenant, document_ids=document_ids, file_types=file_types, collections=collections)
         dense_query = list(plan.dense) if plan.dense is not None else None
         sparse_query = (
             models.SparseVector(indices=plan.sparse.indices, values=plan.sparse.values)
@@ -351,6 +353,7 @@ def _filter(
     *,
     document_ids: Sequence[str] | None = None,
     file_types: Sequence[str] | None = None,
+    collections: Sequence[str] | None = None,
 ) -> models.Filter:
     """The tenant condition is always first and always there: no path reads across tenants."""
     must: list[models.Condition] = [_match(TENANT_FIELD, tenant)]
@@ -360,4 +363,6 @@ def _filter(
         must.append(models.FieldCondition(key="document_id", match=models.MatchAny(any=list(document_ids))))
     if file_types is not None:
         must.append(models.FieldCondition(key="file_type", match=models.MatchAny(any=list(file_types))))
+    if collections is not None:
+        must.append(models.FieldCondition(key=COLLECTION_FIELD, match=models.MatchAny(any=list(collections))))
     return models.Filter(must=must)

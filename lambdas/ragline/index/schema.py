@@ -73,7 +73,8 @@ def embedder_mismatch(where: str, recorded: str, recorded_dims: int | None, curr
 # Fields filtered on get keyword payload indexes (the tenant field as Qdrant's tenant index);
 # qdrant-client's local mode has no payload indexes.
 TENANT_FIELD = "tenant"
-KEYWORD_INDEXES = ("document_id", "file_type")
+COLLECTION_FIELD = "collection"  # restricts every non-admin read (ragline.access.collection)
+KEYWORD_INDEXES = ("document_id", "file_type", COLLECTION_FIELD)
 
 # The catalog revision that wrote a point (pipeline: versions never mix); range-filtered.
 REVISION_FIELD = "revision"
@@ -87,6 +88,7 @@ PAYLOAD_FIELDS = (
     "text",
     "source",
     "file_type",
+    "collection",
     "title",
     "page_start",
     "page_end",

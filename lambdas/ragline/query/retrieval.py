@@ -143,11 +143,20 @@ class Retriever:
         limit: int,
         document_ids: Sequence[str] | None = None,
         file_types: Sequence[str] | None = None,
+        collections: Sequence[str] | None = None,
         timer: Timer | None = None,
     ) -> list[Hit]:
-        """One tenant's top hits (the index applies the tenant filter on every search)."""
+        """One tenant's top hits (the index applies the tenant filter on every search), from
+        ``collections`` only when given (None: every collection; see ragline.access)."""
         return self.retrieve(
-            tenant, question, mode=mode, limit=limit, document_ids=document_ids, file_types=file_types, timer=timer
+            tenant,
+            question,
+            mode=mode,
+            limit=limit,
+            document_ids=document_ids,
+            file_types=file_types,
+            collections=collections,
+            timer=timer,
         ).hits
 
     def retrieve(
@@ -159,6 +168,7 @@ class Retriever:
         limit: int,
         document_ids: Sequence[str] | None = None,
         file_types: Sequence[str] | None = None,
+        collections: Sequence[str] | None = None,
         timer: Timer | None = None,
     ) -> Ranked:
         """The top hits after the second stage (ragline.query.second_stage), which also says
@@ -189,6 +199,7 @@ class Retriever:
                     document_ids=list(document_ids) if document_ids else None,
                     file_types=list(file_types) if file_types else None,
                     embedder=self.embedder().name if dense is not None else None,
+                    collections=list(collections) if collections is not None else None,
                 )
             except EmbedderMismatchError as exc:
                 raise EmbedderUnavailableError(f"Dense search is unavailable: {exc}. Or use mode=sparse.") from exc

@@ -10,22 +10,12 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
+from ragline.formats import file_type_aliases
 from ragline.models import FileType, SearchMode
 
 FILE_TYPES: tuple[str, ...] = get_args(FileType)
-# What users type for a file type, mapped to the pipeline's names.
-FILE_TYPE_ALIASES = {
-    "md": "markdown",
-    "markdown": "markdown",
-    "txt": "text",
-    "text": "text",
-    "plain": "text",
-    "htm": "html",
-    "html": "html",
-    "pdf": "pdf",
-    "docx": "docx",
-    "csv": "csv",
-}
+# What users type for a file type, mapped to the pipeline's names (from the format registry).
+FILE_TYPE_ALIASES = file_type_aliases()
 MAX_FILTER_VALUES = 100
 ID_MAX_LENGTH = 64
 

@@ -31,6 +31,7 @@ from ragline.query.answer import (
     select_sources,
 )
 from ragline.query.retrieval import Retriever, Timer
+from ragline.query.second_stage import Ranked
 from ragline.query.schemas import Citation, QueryRequest, QueryResponse, SearchHit, SearchResponse, Usage
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class CachedAnswer(BaseModel):
     citations: list[Citation]
     model: str | None = None
     usage: Usage | None = None
+    top_score: float | None = None  # the best retrieved passage's score (insights: "unanswered")
 
 
 def to_search_hit(hit: Hit, question: str, text: str | None = None, *, full_text: bool = False) -> SearchHit:
@@ -127,9 +129,11 @@ class QueryService:
         document_ids: Sequence[str] | None = None,
         file_types: Sequence[str] | None = None,
         full_text: bool = False,
+        collections: Sequence[str] | None = None,
     ) -> SearchResponse:
-        """Ranked passages with snippets; ``full_text`` adds each passage's whole text, for
-        applications that use Ragline as a retrieval service (their own model reads it)."""
+        """Ranked passages with snippets, from ``collections`` only (None: all; the caller's
+        readable set); ``full_text`` adds each passage's whole text, for applications that use
+        Ragline as a retrieval service (their own model reads it)."""
         timer = Timer()
         hits = self.retriever.search(
             tenant,
@@ -138,6 +142,7 @@ class QueryService:
             limit=top_k,
             document_ids=document_ids,
             file_types=file_types,
+            collections=collections,
             timer=timer,
         )
         return SearchResponse(
@@ -146,7 +151,7 @@ class QueryService:
 
     # ---------------------------------------------------------------------------------- ask
 
-    def cache_key(self, tenant: str, request: QueryRequest) -> str:
+    def cache_key(self, tenant: str, request: QueryRequest, collections: Sequence[str] | None = None) -> str:
         return answer_key(
             tenant=tenant,
             question=request.question,
@@ -157,32 +162,45 @@ class QueryService:
             embedder=self.retriever.embedder_name(request.mode),
             llm_model=self.llm.model if self.llm else None,
             generation=self.catalog.generation(tenant),
+            collections=collections,
         )
 
-    def ask(self, tenant: str, request: QueryRequest) -> QueryResponse:
-        """The full answer (what the API returns)."""
-        return self._ask(tenant, request, on_delta=None)
+    def ask(self, tenant: str, request: QueryRequest, collections: Sequence[str] | None = None) -> QueryResponse:
+        """The full answer (what the API returns), from ``collections`` only when given."""
+        return self._ask(tenant, request, on_delta=None, collections=collections)
 
-    def ask_stream(self, tenant: str, request: QueryRequest, on_delta: Callable[[str], None]) -> QueryResponse:
+    def ask_stream(
+        self,
+        tenant: str,
+        request: QueryRequest,
+        on_delta: Callable[[str], None],
+        collections: Sequence[str] | None = None,
+    ) -> QueryResponse:
         """Like `ask`, calling ``on_delta`` with text as the model writes it (for the CLI).
 
         Streamed text cannot be renumbered after it was shown, so here citations keep the
         numbers of the prompt's sources (invented ones are still dropped from the returned
         answer and its citations); a cached answer is delivered as one delta.
         """
-        return self._ask(tenant, request, on_delta=on_delta)
+        return self._ask(tenant, request, on_delta=on_delta, collections=collections)
 
-    def _ask(self, tenant: str, request: QueryRequest, on_delta: Callable[[str], None] | None) -> QueryResponse:
+    def _ask(
+        self,
+        tenant: str,
+        request: QueryRequest,
+        on_delta: Callable[[str], None] | None,
+        collections: Sequence[str] | None = None,
+    ) -> QueryResponse:
         timer = Timer()
         with timer.stage("cache_lookup"):
-            key = self.cache_key(tenant, request)
+            key = self.cache_key(tenant, request, collections)
             cached = self._cached(key)
         if cached is not None:
             result, cache_hit = cached, True
             if on_delta:
                 on_delta(result.answer)
         else:
-            result, cache_hit = self._compute(tenant, request, timer, on_delta), False
+            result, cache_hit = self._compute(tenant, request, timer, on_delta, collections), False
             if result.answer:
                 with timer.stage("cache_store"):
                     self.cache.set(key, result.model_dump_json(), self.answer_ttl_s)
@@ -218,6 +236,7 @@ class QueryService:
         request: QueryRequest,
         timer: Timer,
         on_delta: Callable[[str], None] | None,
+        collections: Sequence[str] | None = None,
     ) -> CachedAnswer:
         ranked = self.retriever.retrieve(
             tenant,
@@ -226,8 +245,20 @@ class QueryService:
             limit=request.top_k,
             document_ids=request.document_ids,
             file_types=request.file_types,
+            collections=collections,
             timer=timer,
         )
+        return self._answer(request, ranked, timer, on_delta).model_copy(
+            update={"top_score": max((float(hit.score) for hit in ranked.hits), default=None)}
+        )
+
+    def _answer(
+        self,
+        request: QueryRequest,
+        ranked: Ranked,
+        timer: Timer,
+        on_delta: Callable[[str], None] | None,
+    ) -> CachedAnswer:
         hits = ranked.hits
         if not hits:
             if on_delta:
@@ -312,4 +343,5 @@ class QueryService:
             latency_ms_search=stages.get("search"),
             latency_ms_llm=stages.get("llm"),
             cited_document_ids=list(dict.fromkeys(c.document_id for c in result.citations)),
+            top_score=result.top_score,
         )
