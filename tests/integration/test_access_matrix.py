@@ -26,14 +26,20 @@ QUESTION = "annual leave carry over rules"
 TOP_K = 10
 
 
+def _leave(i: int) -> str:
+    """A passage about the question in every document, worded apart per document (a number in
+    every five words): passages repeated verbatim across documents are boilerplate, which
+    extractive answers never quote (ragline.query.second_stage)."""
+    return f"Annual leave rules {i}: staff {i} carry over {i} unused days {i} until March {i}."
+
+
 def _corpus() -> dict:
-    leave = "Annual leave carry over rules: unused annual leave days carry over to March."
-    files = {f"public-{i:02d}.md": ("markdown", f"Public note {i}", [(None, f"Note {i}. Office hours and parking. {leave[:40]}")])
+    files = {f"public-{i:02d}.md": ("markdown", f"Public note {i}", [(None, f"Note {i}. Office hours and parking. {_leave(i)[:40]}")])
              for i in range(14)}
-    files |= {f"hr/salary-{i:02d}.md": ("markdown", f"HR {i}", [(None, f"HR band {i}: {leave}")]) for i in range(20)}
-    files |= {f"legal/contract-{i:02d}.md": ("markdown", f"Contract {i}", [(None, f"{leave} {leave} clause {i}")])
+    files |= {f"hr/salary-{i:02d}.md": ("markdown", f"HR {i}", [(None, f"HR band {i}: {_leave(100 + i)}")]) for i in range(20)}
+    files |= {f"legal/contract-{i:02d}.md": ("markdown", f"Contract {i}", [(None, f"{_leave(200 + i)} {_leave(300 + i)} clause {i}")])
               for i in range(40)}
-    return {TENANT: files, "globex": {"globex-leave.md": ("markdown", "Globex", [(None, leave)])}}
+    return {TENANT: files, "globex": {"globex-leave.md": ("markdown", "Globex", [(None, _leave(999))])}}
 
 
 USERS = {  # name -> groups in the token

@@ -77,7 +77,9 @@ class SearchHit(BaseModel):
     score: float
     chunk_index: int
     text: str | None = Field(
-        default=None, description="The passage's full text (GET /search with full_text=true; else omitted)."
+        default=None,
+        description="The passage's full text (GET /search with full_text=true; else omitted).",
+        exclude_if=lambda value: value is None,  # omitted from responses unless asked for
     )
 
 
