@@ -154,7 +154,12 @@ def test_fingerprint_matches_repeated_boilerplate() -> None:
     a = "I, Tim Cook, certify that: 1. I have reviewed this Quarterly Report on Form 10-Q of Apple Inc.;"
     b = "I, Tim  Cook, certify that:\n2. I have reviewed this quarterly report on Form 10-Q of Apple Inc."
     assert fingerprint(a) == fingerprint(b)
+    signed = "Date: August 5, 2022 By: /s/ Luca Maestri, Senior Vice President, Chief Financial Officer"
+    assert fingerprint(signed) == fingerprint(signed.replace("August 5, 2022", "October 28, 2021"))
     assert fingerprint(a) != fingerprint("Net sales increased 2% during the third quarter of 2022.")
+    q3 = "Gross margin | Three Months Ended June 25, 2022: 35,885 | Three Months Ended June 26, 2021: 35,255"
+    q2 = "Gross margin | Three Months Ended March 26, 2022: 42,559 | Three Months Ended March 27, 2021: 38,079"
+    assert fingerprint(q3) != fingerprint(q2)  # the same table of two quarters is not boilerplate
 
 
 # --- tables -------------------------------------------------------------------------------
