@@ -110,8 +110,8 @@ def context_header(descriptor: DocumentDescriptor, section_path: list[str], budg
     way first: the cover's entity lines, then outer sections, then the title's last words."""
     title = _shortened(descriptor.title, budget * 3 // 5)  # a long protocol title leaves room for sections
     entities = [_entity_value(e) for e in descriptor.entities[:2]]
-    entities = [e for e in entities if e and e.casefold() not in title.casefold()]
-    period = [descriptor.period] if descriptor.period else []
+    entities = [e for e in entities if e and e.casefold() not in descriptor.title.casefold()]
+    period = [descriptor.period] if descriptor.period and descriptor.period not in descriptor.title else []
     path = [s for s in section_path if s.casefold() not in descriptor.title.casefold()]
     while True:
         header = " — ".join([title] + ([", ".join(entities)] if entities else []) + period + ([" > ".join(path)] if path else []))

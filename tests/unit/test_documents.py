@@ -74,6 +74,35 @@ def test_protocol_descriptor() -> None:
     assert descriptor.date == "2021-09-08"
 
 
+TEN_Q_COVER = """UNITED STATES
+SECURITIES AND EXCHANGE COMMISSION
+Washington, D.C. 20549
+
+FORM 10-Q
+
+(Mark One)
+QUARTERLY REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934
+For the quarterly period ended {period}
+Commission File Number: 001-36743
+
+{company}
+(Exact name of Registrant as specified in its charter)
+
+California 94-2404110
+"""
+
+
+def test_filings_of_one_form_get_titles_that_name_company_and_quarter() -> None:
+    titles = {}
+    for company, period in [("Apple Inc.", "June 25, 2022"), ("Apple Inc.", "March 26, 2022"), ("Intel Corporation", "June 25, 2022")]:
+        doc = extract(TEN_Q_COVER.format(company=company, period=period).encode(), "10q.txt")
+        titles[(company, period)] = doc.title
+        assert doc.descriptor.period == f"quarterly period ended {period}"
+        assert company in doc.descriptor.entities
+    assert len(set(titles.values())) == 3
+    assert titles[("Apple Inc.", "June 25, 2022")] == "Apple Inc. — FORM 10-Q — quarterly period ended June 25, 2022"
+
+
 def test_periods_and_dates_as_filings_write_them() -> None:
     cover = "QUARTERLY REPORT PURSUANT TO SECTION 13\nFor the quarterly period ended June 25, 2022\nor"
     assert find_period(cover) == "quarterly period ended June 25, 2022"
