@@ -114,7 +114,8 @@ def context_header(descriptor: DocumentDescriptor, section_path: list[str], budg
     period = [descriptor.period] if descriptor.period and descriptor.period not in descriptor.title else []
     path = [s for s in section_path if s.casefold() not in descriptor.title.casefold()]
     while True:
-        header = " — ".join([title] + ([", ".join(entities)] if entities else []) + period + ([" > ".join(path)] if path else []))
+        parts = [title, ", ".join(entities), *period, " > ".join(path)]
+        header = " — ".join(part for part in parts if part)
         if count_tokens(header) <= budget:
             return header
         if entities:
