@@ -72,6 +72,8 @@ def test_protocol_descriptor() -> None:
     assert descriptor.title.startswith("Prospective Clinical Evaluation of the Safety and Efficacy")
     assert "Sponsor: Lutronic, Inc." in " ".join(descriptor.entities)
     assert descriptor.date == "2021-09-08"
+    undated_cover = read(NIH, "NCT06145295_Prot_SAP_000.pdf")
+    assert undated_cover.descriptor.date == undated_cover.metadata_date == "2023-11-15"  # the PDF's CreationDate
 
 
 TEN_Q_COVER = """UNITED STATES
