@@ -47,7 +47,13 @@ _PARAGRAPHS = regex.compile(r"\n\s*\n")
 _SENTENCE_ENDS = regex.compile(r"[.!?…。！？؟।॥።፧][\"'”’»)\]]*(?P<gap>\s+(?!\p{Ll})|(?<=[。！？])(?=\S))")
 _WORDS = regex.compile(r"\S+")
 _GRAPHEMES = regex.compile(r"\X")
-_NON_WORD = regex.compile(r"[^\p{L}\p{M}]+")
+_MONTH_NAMES = r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_DATES_AND_SMALL_NUMBERS = regex.compile(
+    rf"\b(?:{_MONTH_NAMES})[a-z]*\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?(?:\s+\d{{4}})?"  # june 25, 2022
+    r"|\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b"  # 06/25/2022, 2022-06-25
+    r"|(?<![\d.,])(?:\d{1,2}|(?:19|20)\d\d)(?![\d.,]*\d)"  # 3, 12, 2022: numbering, pages, years
+)
+_NON_WORD_OR_FIGURE = regex.compile(r"[^\p{L}\p{M}\p{N}]+")
 _TRAILING_ID = regex.compile(r"\s\([^()]{2,40}\)$")
 _HEADER_SHARE = 6  # the context header gets at most 1/6 of the token budget (36 of 220)
 
@@ -104,11 +110,12 @@ def context_header(descriptor: DocumentDescriptor, section_path: list[str], budg
     way first: the cover's entity lines, then outer sections, then the title's last words."""
     title = _shortened(descriptor.title, budget * 3 // 5)  # a long protocol title leaves room for sections
     entities = [_entity_value(e) for e in descriptor.entities[:2]]
-    entities = [e for e in entities if e and e.casefold() not in title.casefold()]
-    period = [descriptor.period] if descriptor.period else []
+    entities = [e for e in entities if e and e.casefold() not in descriptor.title.casefold()]
+    period = [descriptor.period] if descriptor.period and descriptor.period not in descriptor.title else []
     path = [s for s in section_path if s.casefold() not in descriptor.title.casefold()]
     while True:
-        header = " — ".join([title] + ([", ".join(entities)] if entities else []) + period + ([" > ".join(path)] if path else []))
+        parts = [title, ", ".join(entities), *period, " > ".join(path)]
+        header = " — ".join(part for part in parts if part)
         if count_tokens(header) <= budget:
             return header
         if entities:
@@ -139,10 +146,13 @@ def _entity_value(entity: str) -> str:
 
 
 def fingerprint(text: str) -> str:
-    """The same for passages that differ only in case, spacing, punctuation or figures (dates,
-    page numbers, names of months aside): boilerplate repeated across a tenant's documents."""
-    letters = _NON_WORD.sub(" ", normalize(text)).strip()
-    return hashlib.blake2b(letters.encode("utf-8"), digest_size=8).hexdigest()
+    """The same for passages that differ only in case, spacing, punctuation, dates, years,
+    page numbers and list numbering: boilerplate repeated across a tenant's documents (the
+    certification of every quarterly report). Other figures count, so the same statement
+    table of two quarters is two fingerprints."""
+    kept = _DATES_AND_SMALL_NUMBERS.sub(" ", normalize(text))
+    words = _NON_WORD_OR_FIGURE.sub(" ", kept).strip()
+    return hashlib.blake2b(words.encode("utf-8"), digest_size=8).hexdigest()
 
 
 def _units(block: Block, max_tokens: int, strength: int) -> list[_Unit]:

@@ -72,6 +72,37 @@ def test_protocol_descriptor() -> None:
     assert descriptor.title.startswith("Prospective Clinical Evaluation of the Safety and Efficacy")
     assert "Sponsor: Lutronic, Inc." in " ".join(descriptor.entities)
     assert descriptor.date == "2021-09-08"
+    undated_cover = read(NIH, "NCT06145295_Prot_SAP_000.pdf")
+    assert undated_cover.descriptor.date == undated_cover.metadata_date == "2023-11-15"  # the PDF's CreationDate
+
+
+TEN_Q_COVER = """UNITED STATES
+SECURITIES AND EXCHANGE COMMISSION
+Washington, D.C. 20549
+
+FORM 10-Q
+
+(Mark One)
+QUARTERLY REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934
+For the quarterly period ended {period}
+Commission File Number: 001-36743
+
+{company}
+(Exact name of Registrant as specified in its charter)
+
+California 94-2404110
+"""
+
+
+def test_filings_of_one_form_get_titles_that_name_company_and_quarter() -> None:
+    titles = {}
+    for company, period in [("Apple Inc.", "June 25, 2022"), ("Apple Inc.", "March 26, 2022"), ("Intel Corporation", "June 25, 2022")]:
+        doc = extract(TEN_Q_COVER.format(company=company, period=period).encode(), "10q.txt")
+        titles[(company, period)] = doc.title
+        assert doc.descriptor.period == f"quarterly period ended {period}"
+        assert company in doc.descriptor.entities
+    assert len(set(titles.values())) == 3
+    assert titles[("Apple Inc.", "June 25, 2022")] == "Apple Inc. — FORM 10-Q — quarterly period ended June 25, 2022"
 
 
 def test_periods_and_dates_as_filings_write_them() -> None:
@@ -154,7 +185,12 @@ def test_fingerprint_matches_repeated_boilerplate() -> None:
     a = "I, Tim Cook, certify that: 1. I have reviewed this Quarterly Report on Form 10-Q of Apple Inc.;"
     b = "I, Tim  Cook, certify that:\n2. I have reviewed this quarterly report on Form 10-Q of Apple Inc."
     assert fingerprint(a) == fingerprint(b)
+    signed = "Date: August 5, 2022 By: /s/ Luca Maestri, Senior Vice President, Chief Financial Officer"
+    assert fingerprint(signed) == fingerprint(signed.replace("August 5, 2022", "October 28, 2021"))
     assert fingerprint(a) != fingerprint("Net sales increased 2% during the third quarter of 2022.")
+    q3 = "Gross margin | Three Months Ended June 25, 2022: 35,885 | Three Months Ended June 26, 2021: 35,255"
+    q2 = "Gross margin | Three Months Ended March 26, 2022: 42,559 | Three Months Ended March 27, 2021: 38,079"
+    assert fingerprint(q3) != fingerprint(q2)  # the same table of two quarters is not boilerplate
 
 
 # --- tables -------------------------------------------------------------------------------

@@ -78,11 +78,13 @@ _ORGANISATION = regex.compile(
     r"S\.A\.|AG|GmbH|N\.V\.|Co\.|Company|University|Hospital|Institute|Foundation|Công ty[\p{L} ]*)$",
     regex.M,
 )
+_FILING_FORM = regex.compile(r"\bform\s+(?:10-q|10-k|20-f|40-f|8-k|6-k)\b", regex.I)
 _REGISTRANT_NAME = regex.compile(r"^(?P<name>.{2,100})\n\(exact name of registrant", regex.I | regex.M)
 # A title every document of its kind shares names a form, not the document.
 _GENERIC_TITLE = regex.compile(
     r"\b(?:final report|report form|application form|template|form \d|informed consent form|"
-    r"protocol template|research proposal form|quarterly report|annual report|form 10-[qk])\b|"
+    r"protocol template|research proposal form|quarterly report|annual report|form 10-[qk]|form 20-f|form 8-k|"
+    r"securities and exchange commission)\b|"
     r"^(?:(?:clinical\s+)?(?:study\s+|research\s+|trial\s+)?protocol|(?:statistical|data)\s+analysis\s+plan|"
     r"study protocol and statistical analysis plan|\d+(?:\.\d+)*\.?\s.*)$",
     regex.I,
@@ -147,6 +149,10 @@ def _sample(blocks: list[Block], limit: int = 8000) -> str:
 
 
 def _distinguishing_title(title: str | None, cover: str, file_name: str) -> str:
+    """A title that tells the document apart. A securities filing is named by its registrant,
+    form and period ("Apple Inc. — FORM 10-Q — quarterly period ended June 25, 2022"); a form
+    title every report shares ("... Final Report") gets the period, else the cover's identifier
+    ("(NYC08CA055)"), else the file name."""
     stem = PurePosixPath(file_name).stem
     title = one_line(title or "")[:200]
     if not title or _GENERIC_TITLE.search(title):
@@ -154,6 +160,16 @@ def _distinguishing_title(title: str | None, cover: str, file_name: str) -> str:
         title = one_line(labelled.group("title"))[:200] if labelled else title
     if not title:
         return stem
+    registrant = _REGISTRANT_NAME.search(cover)
+    if registrant:  # a securities filing: its cover names the registrant, the form and the period
+        form = _FILING_FORM.search(cover)
+        period = find_period(cover)
+        parts = [one_line(registrant.group("name"))] + ([form.group().upper()] if form else []) + ([period] if period else [])
+        return " — ".join(parts)
+    if _GENERIC_TITLE.search(title):
+        period = find_period(cover)
+        if period:
+            return f"{title} — {period}"
     identifier = _identifier(cover) or _identifier(stem)
     if identifier and identifier.casefold() not in title.casefold():
         return f"{title} ({identifier})"

@@ -40,6 +40,7 @@ _TOC_LEADER = regex.compile(r"(?:\.{4,}|…{2,}|(?:\. ){4,}|_{4,})\s*\S*$")
 _NUMBERED = regex.compile(r"^(?:\p{N}+(?:\.\p{N}+)*\.?|[IVXLC]+\.|\p{Lu}\.|[一二三四五六七八九十]+、)\s*\p{L}")
 _SECTION_NUMBER = regex.compile(r"^\p{N}+(?:\.\p{N}+)*\.?(?=\s)")
 _PAGE_NUMBER = regex.compile(r"^[\W_]*(?:\p{N}+|[ivxlc]+)(?:\s*(?:/|of)\s*\p{N}+)?[\W_]*$", regex.IGNORECASE)
+_PDF_DATE = regex.compile(r"^(?:D:)?((?:19|20)\d\d)(\d\d)(\d\d)")
 _TOC_PAGE = regex.compile(r"\p{L}\S*\s+\p{N}{1,3}$")
 _LIST_ITEM = regex.compile(r"^(?:[•◦▪▫●○■□‣⁃–—*-]|\p{N}+[.)]|\p{L}[.)])\s")
 _LETTER = regex.compile(r"\p{L}")
@@ -85,6 +86,7 @@ def extract_pdf(data: bytes, file_name: str) -> ExtractedDocument:
         pdf = _open(data, file_name)
         try:
             title = _metadata_title(pdf)
+            created = _metadata_date(pdf)
             pages = []
             for index in range(len(pdf)):
                 if index and index % _PAGES_PER_HANDLE == 0:
@@ -101,6 +103,7 @@ def extract_pdf(data: bytes, file_name: str) -> ExtractedDocument:
     return ExtractedDocument(
         file_type="pdf",
         title=title or cover_title or builder.first_heading(),
+        metadata_date=created,
         page_count=len(pages),
         blocks=builder.blocks,
     )
@@ -370,6 +373,16 @@ def _is_heading(paragraph: list[_Line], body_size: float) -> bool:
     bold = first.bold and last.bold_end
     numbered = len(paragraph) == 1 and len(text.split()) <= 12 and _NUMBERED.match(text) is not None
     return larger or bold or numbered
+
+
+def _metadata_date(pdf: pdfium.PdfDocument) -> str | None:
+    """The CreationDate ("D:20071229093000-05'00'") as an ISO date; the descriptor falls back
+    to it when the cover states no date."""
+    found = _PDF_DATE.match(pdf.get_metadata_value("CreationDate") or "")
+    if not found:
+        return None
+    year, month, day = (int(g) for g in found.groups())
+    return f"{year:04d}-{month:02d}-{day:02d}" if 1 <= month <= 12 and 1 <= day <= 31 else None
 
 
 def _metadata_title(pdf: pdfium.PdfDocument) -> str | None:
