@@ -195,4 +195,4 @@ class Retriever:
         if not self.candidates:
             return Ranked(candidates[:limit])
         with timer.stage("rerank"):
-            return rerank(candidates, limit, max_per_document=self.max_per_document)
+            return rerank(candidates, limit, question=question, max_per_document=self.max_per_document)

@@ -12,12 +12,18 @@ together:
 - Crowding. One long document can fill the whole top k with its neighbouring chunks; a cap per
   document (``max_per_document``) keeps room for other documents, which multi-document
   questions need. Chunks beyond the cap move behind the others, in their order.
+- Time. Each document may carry its date and period (the chunker's descriptor). A question
+  that names a year ("in 2022", "Q3 2025") or asks for the latest/most recent one moves the
+  hits of the documents that match (the year in their date or period; the newest date among
+  the candidates) up by ``TIME_BOOST_RANKS`` places: a boost, not a filter, so a question
+  whose year is only a detail still finds its passage.
 
 Pure functions over ``Hit`` lists: no I/O, the same for every engine.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +33,13 @@ from ragline.text import tokenize
 SHINGLE_WORDS = 5
 BOILERPLATE_OVERLAP = 0.6  # share of a passage's shingles found in another document's passage
 MIN_SHINGLES = 8  # shorter passages are too short to call repeated
+TIME_BOOST_RANKS = 5
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+# "latest", "most recent", "newest", "last quarter/year/report"; Vietnamese "mới nhất", "gần đây nhất".
+_LATEST = re.compile(
+    r"\b(?:latest|most\s+recent|newest|last\s+(?:quarter|year|report|filing|version))\b|mới\s+nhất|gần\s+đây\s+nhất",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -64,9 +77,30 @@ def boilerplate_ids(hits: Sequence[Hit], threshold: float = BOILERPLATE_OVERLAP)
     return frozenset(found)
 
 
-def rerank(hits: Sequence[Hit], limit: int, *, max_per_document: int | None = None) -> Ranked:
-    """The top ``limit`` of ``hits`` (the index's candidates, best first) after pushing
-    boilerplate and over-represented documents behind the rest."""
+def time_boosted(question: str, hits: Sequence[Hit]) -> list[Hit]:
+    """``hits`` with those of the documents the question's year or "latest" points to moved up."""
+    years = set(_YEAR.findall(question))
+    latest = bool(_LATEST.search(question))
+    dated = {h.document_id: getattr(h, "document_date", None) or "" for h in hits}
+    if not (years or latest) or not any(dated.values()):
+        return list(hits)
+    newest = max(dated.values())
+    favoured = set()
+    for hit in hits:
+        when = f"{dated[hit.document_id]} {getattr(hit, 'period', None) or ''}"
+        if (years and years & set(_YEAR.findall(when))) or (latest and newest and dated[hit.document_id] == newest):
+            favoured.add(hit.document_id)
+    # -0.5: a boosted hit goes ahead of the one it lands level with.
+    position = {h.point_id: rank - (TIME_BOOST_RANKS + 0.5 if h.document_id in favoured else 0) for rank, h in enumerate(hits)}
+    return sorted(hits, key=lambda h: position[h.point_id])
+
+
+def rerank(
+    hits: Sequence[Hit], limit: int, *, question: str = "", max_per_document: int | None = None
+) -> Ranked:
+    """The top ``limit`` of ``hits`` (the index's candidates, best first) after the time boost
+    and pushing boilerplate and over-represented documents behind the rest."""
+    hits = time_boosted(question, hits)
     repeated = boilerplate_ids(hits)
     first: list[Hit] = []
     later: list[Hit] = []
