@@ -80,3 +80,14 @@ def test_a_named_year_or_latest_moves_the_matching_documents_up() -> None:
     assert order("Doanh thu quý mới nhất?")[1] == "q3-2022"
     assert time_boosted("total net sales", hits) == hits  # no time in the question: no change
     assert time_boosted("sales in 1999", hits) == hits  # no document of that year
+
+
+def test_the_passage_that_matches_the_question_comes_up_among_its_documents_chunks() -> None:
+    """Every chunk of the protocol matched the title words; only one holds the power calculation."""
+    siblings = [hit("p", i, f"Background of the online support group study, part {i}: identity and recovery.")
+                for i in range(5)]
+    answer = hit("p", 9, "Sample size: a minimum of 34 individuals per intervention arm gives 80% power "
+                         "at a two-sided alpha of 0.05.")
+    ranked = rerank([*siblings, answer], 3, question="How many participants per arm for the power calculation?")
+    assert "p-9" in [h.point_id for h in ranked.hits]  # from 6th into the top 3
+    assert [h.point_id for h in rerank([*siblings, answer], 3, question="x y z").hits] == ["p-0", "p-1", "p-2"]

@@ -3,6 +3,11 @@
 The index ranks each passage on its own. Two things it cannot see need the candidates
 together:
 
+- The passage itself. Chunks are embedded and indexed with their document's context header
+  (title, period, section), which is what finds the right document; but then every chunk of
+  that document matches the question's entity words equally. Re-scoring the candidates by the
+  question's words in the passage text alone (BM25, IDF over the candidates) and fusing that
+  rank with the index's rank (RRF) brings the passage that answers up among its siblings.
 - Boilerplate. Passages that repeat nearly verbatim across a tenant's documents (standard
   paragraphs of a report form, certifications, legal notices, protocol templates) match many
   questions equally well and answer none of them: they are the same text in every document.
@@ -27,6 +32,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import math
+from collections import Counter
+
 from ragline.models import Hit
 from ragline.text import tokenize
 
@@ -34,6 +42,8 @@ SHINGLE_WORDS = 5
 BOILERPLATE_OVERLAP = 0.6  # share of a passage's shingles found in another document's passage
 MIN_SHINGLES = 8  # shorter passages are too short to call repeated
 TIME_BOOST_RANKS = 5
+PASSAGE_RRF_K = 60  # fusing the index rank with the passage-text rank
+BM25_K1, BM25_B = 1.2, 0.75
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 # "latest", "most recent", "newest", "last quarter/year/report"; Vietnamese "mới nhất", "gần đây nhất".
 _LATEST = re.compile(
@@ -95,11 +105,48 @@ def time_boosted(question: str, hits: Sequence[Hit]) -> list[Hit]:
     return sorted(hits, key=lambda h: position[h.point_id])
 
 
+def passage_scores(question: str, hits: Sequence[Hit]) -> list[float]:
+    """BM25 of the question's words against each candidate's passage text (no context header),
+    with IDF and average length taken over the candidates."""
+    wanted = set(tokenize(question))
+    counts = [Counter(t for t in tokenize(hit.text)) for hit in hits]
+    lengths = [sum(c.values()) for c in counts]
+    average = (sum(lengths) / len(lengths)) if lengths else 1.0
+    df = Counter(term for c in counts for term in wanted if term in c)
+    n = len(hits)
+    scores = []
+    for c, length in zip(counts, lengths):
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * length / max(average, 1.0))
+        scores.append(sum(
+            math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) * c[t] * (BM25_K1 + 1) / (c[t] + norm)
+            for t in wanted if t in c
+        ))
+    return scores
+
+
+def passage_fused(question: str, hits: Sequence[Hit]) -> list[Hit]:
+    """``hits`` ordered by RRF of the index's rank and the passage-text rank."""
+    if not question or len(hits) < 2:
+        return list(hits)
+    scores = passage_scores(question, hits)
+    by_passage = sorted(range(len(hits)), key=lambda i: -scores[i])
+    passage_rank = {i: rank for rank, i in enumerate(by_passage)}
+    fused = {i: 1 / (PASSAGE_RRF_K + i) + 1 / (PASSAGE_RRF_K + passage_rank[i]) for i in range(len(hits))}
+    return [hits[i] for i in sorted(fused, key=lambda i: -fused[i])]
+
+
 def rerank(
-    hits: Sequence[Hit], limit: int, *, question: str = "", max_per_document: int | None = None
+    hits: Sequence[Hit],
+    limit: int,
+    *,
+    question: str = "",
+    max_per_document: int | None = None,
+    passage_rerank: bool = True,
 ) -> Ranked:
-    """The top ``limit`` of ``hits`` (the index's candidates, best first) after the time boost
-    and pushing boilerplate and over-represented documents behind the rest."""
+    """The top ``limit`` of ``hits`` (the index's candidates, best first) after the passage
+    rerank and the time boost, pushing boilerplate and over-represented documents behind."""
+    if passage_rerank:
+        hits = passage_fused(question, hits)
     hits = time_boosted(question, hits)
     repeated = boilerplate_ids(hits)
     first: list[Hit] = []
