@@ -150,7 +150,8 @@ def query_service(index, embedder, settings: Settings, catalog_path: str):
     cache = make_cache(Settings(redis_url=None))
     # getattr: the same script also measures older code (the "before" tables) without a second stage.
     stage = {option: getattr(settings, name) for option, name in
-             (("candidates", "rerank_candidates"), ("max_per_document", "max_chunks_per_document"))
+             (("candidates", "rerank_candidates"), ("max_per_document", "max_chunks_per_document"),
+              ("passage_rerank", "passage_rerank"))
              if hasattr(settings, name)}
     retriever = Retriever(index, lambda: embedder, cache, prefetch_limit=settings.prefetch_k, **stage)
     return QueryService(catalog=catalog, retriever=retriever, cache=cache, llm=None,

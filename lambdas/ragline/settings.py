@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     # repeated across documents goes last; 0 = off), and an optional cap of chunks per document.
     rerank_candidates: int = Field(default=30, ge=0, le=200)
     max_chunks_per_document: int | None = Field(default=None, ge=1, le=50)
+    passage_rerank: bool = True  # fuse the index rank with the question's words in the passage text
 
     service_name: str = "ragline"
     environment: str = "local"

@@ -7,6 +7,8 @@ import re
 import pytest
 from ragline.models import Hit
 from ragline.query.answer import (
+    EXTRACTIVE_CHARS,
+    EXTRACTIVE_SENTENCES,
     NO_HITS_ANSWER,
     Source,
     best_snippet,
@@ -198,8 +200,8 @@ def test_extractive_answer_without_sources() -> None:
 def test_extractive_answer_is_bounded() -> None:
     text = " ".join(f"Leave rule number {i} applies to annual leave." for i in range(50))
     answer = extractive_answer("annual leave rule", sources_of(text))
-    assert len(markers(answer.text)) <= 3
-    assert len(answer.text) < 1200
+    assert len(markers(answer.text)) <= EXTRACTIVE_SENTENCES
+    assert len(answer.text) < EXTRACTIVE_CHARS + 300
 
 
 # -------------------------------------------------------------------------- text helpers
@@ -234,3 +236,19 @@ def test_extractive_answer_skips_section_headings_but_keeps_table_rows() -> None
     answer = extractive_answer("What was the probable cause and the aircraft damage?", sources_of(text))
     assert "Probable Cause and Findings" not in answer.text
     assert "failure to lower the gear. [1]" in answer.text and "Aircraft Damage | Substantial [1]" in answer.text
+
+
+def test_extractive_answer_never_quotes_boilerplate() -> None:
+    """The standard paragraph every report carries is skipped, marked or repeated."""
+    standard = ("The NTSB does not assign fault or blame for an accident or incident; investigations are "
+                "fact-finding proceedings with no adverse parties.")
+    a = Source(1, hit(standard + " The left main landing gear collapsed on landing.", 0), "")
+    a = Source(1, a.hit, a.hit.text)
+    b = Source(2, hit(standard + " The engine lost power during cruise flight.", 1), "")
+    b = Source(2, b.hit, b.hit.text)
+    answer = extractive_answer("Does the NTSB assign fault or blame for the accident?", [a, b])
+    assert "assign fault" not in answer.text  # repeated in both documents' sources
+    marked = extractive_answer("landing gear", [a, b], boilerplate=frozenset({a.hit.point_id}))
+    assert "landing gear" not in marked.text and "[1]" in marked.text
+    everything = extractive_answer("landing gear", [a], boilerplate=frozenset({a.hit.point_id}))
+    assert "standard text repeated" in everything.text and everything.citations == []

@@ -4,7 +4,8 @@ reported; a per-document cap makes room for other documents."""
 from __future__ import annotations
 
 from ragline.models import Hit
-from ragline.query.second_stage import boilerplate_ids, rerank
+import pytest
+from ragline.query.second_stage import boilerplate_ids, rerank, time_boosted
 
 # The NTSB's standard paragraph, as it appears in every report of the corpus.
 STANDARD = (
@@ -56,3 +57,37 @@ def test_rerank_caps_chunks_per_document() -> None:
     ranked = rerank(hits, 4, max_per_document=2)
     assert [h.point_id for h in ranked.hits] == ["a-0", "a-1", "b-0", "a-2"]
     assert [h.point_id for h in rerank(hits, 4).hits] == ["a-0", "a-1", "a-2", "a-3"]
+
+
+def dated(document: str, n: int, date: str, period: str | None = None) -> Hit:
+    h = hit(document, n, f"Total net sales for the quarter, filing {document}.")
+    return h.model_copy(update={"document_date": date, "period": period})
+
+
+@pytest.mark.skipif("document_date" not in Hit.model_fields, reason="Hit has no document date yet")
+def test_a_named_year_or_latest_moves_the_matching_documents_up() -> None:
+    hits = [dated("q1-2021", i, "2021-04-30") for i in range(6)] + [
+        dated("q3-2022", 0, "2022-10-28", "three months ended September 24, 2022"),
+        dated("q2-2022", 0, "2022-07-29"),
+    ]
+
+    def order(question: str) -> list[str]:
+        return [h.document_id for h in time_boosted(question, hits)]
+
+    # Ranks 6 and 7 move up five places each: a boost, not a filter.
+    assert order("total net sales in 2022?")[:4] == ["q1-2021", "q3-2022", "q1-2021", "q2-2022"]
+    assert order("latest total net sales")[:3] == ["q1-2021", "q3-2022", "q1-2021"]
+    assert order("Doanh thu quý mới nhất?")[1] == "q3-2022"
+    assert time_boosted("total net sales", hits) == hits  # no time in the question: no change
+    assert time_boosted("sales in 1999", hits) == hits  # no document of that year
+
+
+def test_the_passage_that_matches_the_question_comes_up_among_its_documents_chunks() -> None:
+    """Every chunk of the protocol matched the title words; only one holds the power calculation."""
+    siblings = [hit("p", i, f"Background of the online support group study, part {i}: identity and recovery.")
+                for i in range(5)]
+    answer = hit("p", 9, "Sample size: a minimum of 34 individuals per intervention arm gives 80% power "
+                         "at a two-sided alpha of 0.05.")
+    ranked = rerank([*siblings, answer], 3, question="How many participants per arm for the power calculation?")
+    assert "p-9" in [h.point_id for h in ranked.hits]  # from 6th into the top 3
+    assert [h.point_id for h in rerank([*siblings, answer], 3, question="x y z").hits] == ["p-0", "p-1", "p-2"]

@@ -25,8 +25,9 @@ from ragline.models import Hit
 
 SNIPPET_CHARS = 320
 MAX_SENTENCE_CHARS = 400
-EXTRACTIVE_SENTENCES = 3
-EXTRACTIVE_CHARS = 900
+EXTRACTIVE_SENTENCES = 4
+EXTRACTIVE_CHARS = 1100
+FIGURE_BONUS = 1.25  # a sentence or table row that states a figure answers more questions than prose
 RELATIVE_SCORE_FLOOR = 0.4
 
 SYSTEM_PROMPT = """\
@@ -337,7 +338,8 @@ def extractive_answer(
         # Prefer higher-ranked hits a little; shorter sentences with the same overlap are denser.
         rank_factor = 1.0 / (1.0 + 0.1 * (candidate.source.number - 1))
         length_factor = 1.0 / (1.0 + math.log1p(len(candidate.terms)) / 10)
-        return weight * rank_factor * length_factor
+        figure_factor = FIGURE_BONUS if any(ch.isdigit() for ch in candidate.sentence) else 1.0
+        return weight * rank_factor * length_factor * figure_factor
 
     scored = sorted(((score(c), c) for c in candidates), key=lambda sc: (-sc[0], sc[1].order))
     best = scored[0][0] if scored else 0.0

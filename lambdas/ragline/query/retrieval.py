@@ -75,10 +75,12 @@ class Retriever:
         prefetch_limit: int = 40,
         candidates: int = 30,
         max_per_document: int | None = None,
+        passage_rerank: bool = True,
     ) -> None:
         self.index = index
         self.candidates = candidates  # what the second stage re-orders (0: index order as is)
         self.max_per_document = max_per_document
+        self.passage_rerank = passage_rerank
         self._embedder_provider = embedder_provider
         self.cache = cache
         self._sparse_encoder = sparse_encoder
@@ -206,4 +208,5 @@ class Retriever:
         if not self.candidates:
             return Ranked(candidates[:limit])
         with timer.stage("rerank"):
-            return rerank(candidates, limit, max_per_document=self.max_per_document)
+            return rerank(candidates, limit, question=question, max_per_document=self.max_per_document,
+                          passage_rerank=self.passage_rerank)

@@ -3,6 +3,11 @@
 The index ranks each passage on its own. Two things it cannot see need the candidates
 together:
 
+- The passage itself. Chunks are embedded and indexed with their document's context header
+  (title, period, section), which is what finds the right document; but then every chunk of
+  that document matches the question's entity words equally. Re-scoring the candidates by the
+  question's words in the passage text alone (BM25, IDF over the candidates) and fusing that
+  rank with the index's rank (RRF) brings the passage that answers up among its siblings.
 - Boilerplate. Passages that repeat nearly verbatim across a tenant's documents (standard
   paragraphs of a report form, certifications, legal notices, protocol templates) match many
   questions equally well and answer none of them: they are the same text in every document.
@@ -12,14 +17,23 @@ together:
 - Crowding. One long document can fill the whole top k with its neighbouring chunks; a cap per
   document (``max_per_document``) keeps room for other documents, which multi-document
   questions need. Chunks beyond the cap move behind the others, in their order.
+- Time. Each document may carry its date and period (the chunker's descriptor). A question
+  that names a year ("in 2022", "Q3 2025") or asks for the latest/most recent one moves the
+  hits of the documents that match (the year in their date or period; the newest date among
+  the candidates) up by ``TIME_BOOST_RANKS`` places: a boost, not a filter, so a question
+  whose year is only a detail still finds its passage.
 
 Pure functions over ``Hit`` lists: no I/O, the same for every engine.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import math
+from collections import Counter
 
 from ragline.models import Hit
 from ragline.text import tokenize
@@ -27,6 +41,15 @@ from ragline.text import tokenize
 SHINGLE_WORDS = 5
 BOILERPLATE_OVERLAP = 0.6  # share of a passage's shingles found in another document's passage
 MIN_SHINGLES = 8  # shorter passages are too short to call repeated
+TIME_BOOST_RANKS = 5
+PASSAGE_RRF_K = 60  # fusing the index rank with the passage-text rank
+BM25_K1, BM25_B = 1.2, 0.75
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+# "latest", "most recent", "newest", "last quarter/year/report"; Vietnamese "mới nhất", "gần đây nhất".
+_LATEST = re.compile(
+    r"\b(?:latest|most\s+recent|newest|last\s+(?:quarter|year|report|filing|version))\b|mới\s+nhất|gần\s+đây\s+nhất",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -64,9 +87,67 @@ def boilerplate_ids(hits: Sequence[Hit], threshold: float = BOILERPLATE_OVERLAP)
     return frozenset(found)
 
 
-def rerank(hits: Sequence[Hit], limit: int, *, max_per_document: int | None = None) -> Ranked:
-    """The top ``limit`` of ``hits`` (the index's candidates, best first) after pushing
-    boilerplate and over-represented documents behind the rest."""
+def time_boosted(question: str, hits: Sequence[Hit]) -> list[Hit]:
+    """``hits`` with those of the documents the question's year or "latest" points to moved up."""
+    years = set(_YEAR.findall(question))
+    latest = bool(_LATEST.search(question))
+    dated = {h.document_id: getattr(h, "document_date", None) or "" for h in hits}
+    if not (years or latest) or not any(dated.values()):
+        return list(hits)
+    newest = max(dated.values())
+    favoured = set()
+    for hit in hits:
+        when = f"{dated[hit.document_id]} {getattr(hit, 'period', None) or ''}"
+        if (years and years & set(_YEAR.findall(when))) or (latest and newest and dated[hit.document_id] == newest):
+            favoured.add(hit.document_id)
+    # -0.5: a boosted hit goes ahead of the one it lands level with.
+    position = {h.point_id: rank - (TIME_BOOST_RANKS + 0.5 if h.document_id in favoured else 0) for rank, h in enumerate(hits)}
+    return sorted(hits, key=lambda h: position[h.point_id])
+
+
+def passage_scores(question: str, hits: Sequence[Hit]) -> list[float]:
+    """BM25 of the question's words against each candidate's passage text (no context header),
+    with IDF and average length taken over the candidates."""
+    wanted = set(tokenize(question))
+    counts = [Counter(t for t in tokenize(hit.text)) for hit in hits]
+    lengths = [sum(c.values()) for c in counts]
+    average = (sum(lengths) / len(lengths)) if lengths else 1.0
+    df = Counter(term for c in counts for term in wanted if term in c)
+    n = len(hits)
+    scores = []
+    for c, length in zip(counts, lengths):
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * length / max(average, 1.0))
+        scores.append(sum(
+            math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) * c[t] * (BM25_K1 + 1) / (c[t] + norm)
+            for t in wanted if t in c
+        ))
+    return scores
+
+
+def passage_fused(question: str, hits: Sequence[Hit]) -> list[Hit]:
+    """``hits`` ordered by RRF of the index's rank and the passage-text rank."""
+    if not question or len(hits) < 2:
+        return list(hits)
+    scores = passage_scores(question, hits)
+    by_passage = sorted(range(len(hits)), key=lambda i: -scores[i])
+    passage_rank = {i: rank for rank, i in enumerate(by_passage)}
+    fused = {i: 1 / (PASSAGE_RRF_K + i) + 1 / (PASSAGE_RRF_K + passage_rank[i]) for i in range(len(hits))}
+    return [hits[i] for i in sorted(fused, key=lambda i: -fused[i])]
+
+
+def rerank(
+    hits: Sequence[Hit],
+    limit: int,
+    *,
+    question: str = "",
+    max_per_document: int | None = None,
+    passage_rerank: bool = True,
+) -> Ranked:
+    """The top ``limit`` of ``hits`` (the index's candidates, best first) after the passage
+    rerank and the time boost, pushing boilerplate and over-represented documents behind."""
+    if passage_rerank:
+        hits = passage_fused(question, hits)
+    hits = time_boosted(question, hits)
     repeated = boilerplate_ids(hits)
     first: list[Hit] = []
     later: list[Hit] = []

@@ -106,6 +106,7 @@ class QueryService:
             prefetch_limit=settings.prefetch_k,
             candidates=settings.rerank_candidates,
             max_per_document=settings.max_chunks_per_document,
+            passage_rerank=settings.passage_rerank,
         )
         return cls(
             catalog=services.catalog,
