@@ -83,6 +83,15 @@ def acknowledge(stack: "RaglineStack") -> None:
                  "under per-document keys known only at run time: object actions only, on the "
                  "artifacts bucket alone.")
 
+        if wiring.INGEST_START in spec.uses:
+            name = wiring.deployed_state_machine_name(config.name, "ingest")
+            _ack(stack, fn.policy,
+                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
+                 f"<AWS::AccountId>:execution:{name}:*]",
+                 f"{spec.name} reads the status of the ingest executions it started or that own a "
+                 "document (execution names are chosen at run time): states:DescribeExecution "
+                 "only, on the executions of this one state machine.")
+
     # --- state machines ----------------------------------------------------------------------
     for name, machine in stack.ingestion.state_machines.items():
         _ack(stack, machine.role.node.find_child("DefaultPolicy"), "AwsSolutions-IAM5[Resource::*]",

@@ -126,7 +126,8 @@ def test_function_policy_grants_exactly_what_its_uses_need(template, stack, name
             if actions == {"states:StartExecution"}:
                 name = wiring.deployed_state_machine_name(stack.config.name, "ingest")
                 assert resource["Fn::Join"][1][-1] == f":stateMachine:{name}", resource
-                assert name == stack.ingestion.state_machines["ingest"].state_machine.state_machine_name
+                machine = stack.ingestion.state_machines["ingest"].state_machine
+                assert name == template.props(template.logical_id(machine))["StateMachineName"]
                 continue
             # The only other wildcard: the objects of one bucket, "<bucket ARN>/*".
             if resource != "*" and "*" in str(resource):

@@ -53,5 +53,6 @@ def test_reconcile_function_starts_only_the_ingest_state_machine(template, stack
     assert states == {"states:StartExecution", "states:DescribeExecution"}
     variables = template.props(template.logical_id(fn.function))["Environment"]["Variables"]
     arn = variables["RAGLINE_INGEST_STATE_MACHINE_ARN"]
-    name = stack.ingestion.state_machines["ingest"].state_machine.state_machine_name
+    machine = stack.ingestion.state_machines["ingest"].state_machine
+    name = template.props(template.logical_id(machine))["StateMachineName"]
     assert arn["Fn::Join"][1][-1] == f":stateMachine:{name}"
