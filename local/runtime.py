@@ -143,7 +143,9 @@ class LocalAws:
     def start(self) -> "LocalAws":
         config = self.config
         if config.reset and config.home.exists():
-            shutil.rmtree(config.home)
+            for entry in config.home.iterdir():  # all but the lock file the stack holds
+                if entry.name != HomeLock.FILE_NAME:
+                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         config.home.mkdir(parents=True, exist_ok=True)
         seams.EXECUTIONS.max_running = config.max_running_executions
         os.environ.update(config.aws_env())
@@ -330,8 +332,10 @@ class HomeLock:
     """One stack per RAGLINE_HOME at a time (an exclusive `flock`, released by the OS if the
     process dies): two stacks would share one SQLite catalog, index folder and object mirror."""
 
+    FILE_NAME = ".lock"
+
     def __init__(self, home: Path) -> None:
-        self.path = home / ".lock"
+        self.path = home / self.FILE_NAME
         self._file: Any = None
 
     def acquire(self) -> "HomeLock":
