@@ -23,6 +23,7 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from ragline_local import persistence, seams
+from ragline_local.concurrency import limit_malloc_arenas
 from ragline import services as ragline_services
 from ragline.wiring import FUNCTIONS, STATE_MACHINES, render_definition, substitutions
 
@@ -148,6 +149,7 @@ class LocalAws:
                     shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         config.home.mkdir(parents=True, exist_ok=True)
         seams.EXECUTIONS.max_running = config.max_running_executions
+        limit_malloc_arenas()
         os.environ.update(config.aws_env())
         for noisy in ("werkzeug", "moto"):  # request lines and the engine's failure dumps
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
