@@ -221,3 +221,17 @@ class IdleTrimmer:
                 gc.collect()
                 if self._malloc_trim is not None:
                     self._malloc_trim(0)
+
+
+M_ARENA_MAX = -8  # glibc mallopt parameter
+
+
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Cap glibc's malloc arenas for the threads created from now on (MALLOC_ARENA_MAX, set
+    at run time). Every task runs in a thread of its own, and glibc gives new threads new
+    arenas (up to 8 per core) that are never returned: a long ingestion's RSS crept up with
+    them. Returns False where there is no glibc."""
+    try:
+        return bool(ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False

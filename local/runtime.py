@@ -23,6 +23,7 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from ragline_local import persistence, seams
+from ragline_local.concurrency import limit_malloc_arenas
 from ragline import services as ragline_services
 from ragline.wiring import FUNCTIONS, STATE_MACHINES, render_definition, substitutions
 
@@ -143,9 +144,12 @@ class LocalAws:
     def start(self) -> "LocalAws":
         config = self.config
         if config.reset and config.home.exists():
-            shutil.rmtree(config.home)
+            for entry in config.home.iterdir():  # all but the lock file the stack holds
+                if entry.name != HomeLock.FILE_NAME:
+                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         config.home.mkdir(parents=True, exist_ok=True)
         seams.EXECUTIONS.max_running = config.max_running_executions
+        limit_malloc_arenas()
         os.environ.update(config.aws_env())
         for noisy in ("werkzeug", "moto"):  # request lines and the engine's failure dumps
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
@@ -331,8 +335,10 @@ class HomeLock:
     """One stack per RAGLINE_HOME at a time (an exclusive `flock`, released by the OS if the
     process dies): two stacks would share one SQLite catalog, index folder and object mirror."""
 
+    FILE_NAME = ".lock"
+
     def __init__(self, home: Path) -> None:
-        self.path = home / ".lock"
+        self.path = home / self.FILE_NAME
         self._file: Any = None
 
     def acquire(self) -> "HomeLock":
