@@ -19,7 +19,7 @@ from ragline import services as ragline_services
 from ragline_local.devauth import DevAuth
 from ragline_local.gateway import WEB_ROOT, Gateway
 
-from tests.e2e.test_web_app import CHROMIUM, CHROMIUM_ARGS, DESKTOP
+from tests.e2e.test_web_app import CHROMIUM, CHROMIUM_ARGS, DESKTOP, _phone_shot
 from tests.integration.query_fixtures import build_world, free_port
 from tests.integration.test_insights import seed
 
@@ -132,6 +132,7 @@ def test_insights_page_shows_the_api_figures_and_exports_them(site, browser):
     assert "zebra?" in page.get_by_test_id("table-unanswered").inner_text()
     assert "a.md" in page.get_by_test_id("table-most-cited").inner_text()
     page.screenshot(path=str(SCREENSHOTS / "insights.png"), full_page=True)
+    _phone_shot(page, SCREENSHOTS, "insights-phone")  # nothing sticks out sideways
 
     with page.expect_download() as download_info:
         page.get_by_test_id("insights-export").click()
