@@ -8,6 +8,7 @@ import { Spinner } from "./Spinner";
 
 const NAV = [
   { href: "/", label: "Ask" },
+  { href: "/chat/", label: "Chat" },
   { href: "/search/", label: "Search" },
   { href: "/documents/", label: "Documents" },
 ];

@@ -151,6 +151,24 @@ STATE_MACHINES: dict[str, StateMachineSpec] = {
 # the local gateway does the same).
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({("GET", "/health")})
 
+# The conversation routes (ragline.api.conversations), all for signed-in readers: the stack,
+# the API and the local gateway read this list.
+CONVERSATION_ROUTES: tuple[tuple[str, str], ...] = (
+    ("POST", "/conversations"),
+    ("GET", "/conversations"),
+    ("GET", "/conversations/{conversation_id}"),
+    ("DELETE", "/conversations/{conversation_id}"),
+    ("POST", "/conversations/{conversation_id}/messages"),
+    ("POST", "/conversations/{conversation_id}/messages/{message_id}/feedback"),
+)
+# Routes that answer as server-sent events with `Accept: text/event-stream` (ragline.api.sse).
+# On AWS they are served by the `api_stream` function with API Gateway's STREAM transfer mode
+# (JSON requests to them too); every other route stays on the buffered `api` function.
+STREAMING_ROUTES: tuple[tuple[str, str], ...] = (
+    ("POST", "/query"),
+    ("POST", "/conversations/{conversation_id}/messages"),
+)
+
 # The ASL variable for the dead-letter queue URL (an SQS sendMessage task after mark_failed).
 DEAD_LETTER_QUEUE_VARIABLE = "DeadLetterQueueUrl"
 
@@ -168,6 +186,22 @@ def render_definition(spec: StateMachineSpec, subs: dict[str, str]) -> str:
     for variable, value in subs.items():
         text = text.replace("${" + variable + "}", value)
     return text
+
+
+# The function behind wiring.STREAMING_ROUTES on AWS: the same code and uses as `api`, served
+# by uvicorn behind the AWS Lambda Web Adapter (response streaming; docs/streaming.md). Its
+# handler is the adapter's start-up script. Locally the gateway calls ragline.api.sse itself.
+API_STREAM = FunctionSpec(
+    "api_stream",
+    "run_api_stream.sh",
+    "Streamed answers (server-sent events): POST /query, POST /conversations/{id}/messages",
+    memory_mb=1024,
+    # A stream may take a follow-up rewrite and a whole generated answer, each bounded by the
+    # LLM's total timeout (24 s), plus retrieval: 120 s leaves room for both.
+    timeout_s=120,
+    uses=FUNCTIONS["api"].uses,
+)
+STREAMING_FUNCTIONS: dict[str, FunctionSpec] = {API_STREAM.name: API_STREAM}
 
 
 # Functions that run at deploy time rather than in a state machine or behind the API: the CDK

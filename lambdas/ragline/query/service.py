@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import replace
-from typing import Callable, Sequence
+from dataclasses import dataclass, replace
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 
 from pydantic import BaseModel, ValidationError
 
@@ -30,12 +30,60 @@ from ragline.query.answer import (
     map_citations,
     select_sources,
 )
+from ragline.query.followup import Turn, history_text
 from ragline.query.retrieval import Retriever, Timer
 from ragline.query.schemas import Citation, QueryRequest, QueryResponse, SearchHit, SearchResponse, Usage
+from ragline.query.streaming import CitationStream, extractive_pieces
 
 logger = logging.getLogger(__name__)
 
 EMPTY_ANSWER = "The model returned no answer. Try rephrasing the question."
+# Before the sources in a follow-up's prompt: the answerer sees the recent turns too.
+CONVERSATION_PREAMBLE = "Conversation so far (for context; answer only from the sources):\n{history}\n\n"
+
+
+@dataclass(frozen=True)
+class ConversationContext:
+    """What a follow-up adds to a question: the query retrieval uses instead of the question,
+    and the recent turns the answerer sees."""
+
+    standalone_query: str
+    turns: tuple[Turn, ...] = ()
+
+
+@dataclass(frozen=True)
+class StartEvent:
+    """First of every answer: what retrieval searches for (the question, or a follow-up's
+    standalone query), so a client can show "searched for: …" while the answer is written."""
+
+    standalone_query: str
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """Answer text, in the order produced (citations already validated and renumbered)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class CitationsEvent:
+    citations: list[Citation]
+
+
+@dataclass(frozen=True)
+class DoneEvent:
+    response: QueryResponse
+
+
+AnswerEvent = StartEvent | TokenEvent | CitationsEvent | DoneEvent
+
+
+def _final(events: Iterable[AnswerEvent]) -> QueryResponse:
+    for event in events:
+        if isinstance(event, DoneEvent):
+            return event.response
+    raise AssertionError("answer_events ended without a DoneEvent")
 
 
 class CachedAnswer(BaseModel):
@@ -138,10 +186,16 @@ class QueryService:
 
     # ---------------------------------------------------------------------------------- ask
 
-    def cache_key(self, tenant: str, request: QueryRequest) -> str:
+    def cache_key(self, tenant: str, request: QueryRequest, context: "ConversationContext | None" = None) -> str:
+        """The answer cache key. A follow-up's answer depends on the turns the answerer saw
+        and the standalone query retrieval used, so both join the question in its key; a
+        conversation's first question shares the entry of the same question on /query."""
+        question = request.question
+        if context is not None and context.turns:
+            question = "\u241e".join([question, context.standalone_query, history_text(context.turns)])
         return answer_key(
             tenant=tenant,
-            question=request.question,
+            question=question,
             mode=request.mode,
             top_k=request.top_k,
             document_ids=request.document_ids,
@@ -151,47 +205,68 @@ class QueryService:
             generation=self.catalog.generation(tenant),
         )
 
-    def ask(self, tenant: str, request: QueryRequest) -> QueryResponse:
-        """The full answer (what the API returns)."""
-        return self._ask(tenant, request, on_delta=None)
+    def ask(self, tenant: str, request: QueryRequest, context: "ConversationContext | None" = None) -> QueryResponse:
+        """The full answer (what the JSON API returns)."""
+        return _final(self.answer_events(tenant, request, context, stream=False))
 
     def ask_stream(self, tenant: str, request: QueryRequest, on_delta: Callable[[str], None]) -> QueryResponse:
-        """Like `ask`, calling ``on_delta`` with text as the model writes it (for the CLI).
+        """Like `ask`, calling ``on_delta`` with text as the model writes it (the CLI)."""
+        events = self.answer_events(tenant, request)
+        for event in events:
+            if isinstance(event, TokenEvent):
+                on_delta(event.text)
+            elif isinstance(event, DoneEvent):
+                return event.response
+        raise AssertionError("answer_events ended without a DoneEvent")
 
-        Streamed text cannot be renumbered after it was shown, so here citations keep the
-        numbers of the prompt's sources (invented ones are still dropped from the returned
-        answer and its citations); a cached answer is delivered as one delta.
+    def answer_events(
+        self,
+        tenant: str,
+        request: QueryRequest,
+        context: "ConversationContext | None" = None,
+        *,
+        stream: bool = True,
+    ) -> Iterator[AnswerEvent]:
+        """The one answer path: `StartEvent`, `TokenEvent`s as text is produced, then
+        `CitationsEvent`, then `DoneEvent` with the whole response. ``stream=False`` asks the model for the whole
+        answer in one call (usage is always counted then) and yields it as one token.
+
+        A cached answer comes as one token at once; an extractive one a sentence at a time.
+        Closing the generator early (a client that disconnected) closes the model's stream,
+        and nothing is cached or logged for the unfinished answer.
         """
-        return self._ask(tenant, request, on_delta=on_delta)
-
-    def _ask(self, tenant: str, request: QueryRequest, on_delta: Callable[[str], None] | None) -> QueryResponse:
         timer = Timer()
+        yield StartEvent(context.standalone_query if context else request.question)
         with timer.stage("cache_lookup"):
-            key = self.cache_key(tenant, request)
+            key = self.cache_key(tenant, request, context)
             cached = self._cached(key)
         if cached is not None:
             result, cache_hit = cached, True
-            if on_delta:
-                on_delta(result.answer)
+            yield TokenEvent(result.answer)
         else:
-            result, cache_hit = self._compute(tenant, request, timer, on_delta), False
+            computed = self._compute(tenant, request, context, timer, stream)
+            result = yield from computed
+            cache_hit = False
             if result.answer:
                 with timer.stage("cache_store"):
                     self.cache.set(key, result.model_dump_json(), self.answer_ttl_s)
+        yield CitationsEvent(result.citations)
 
         query_id = str(uuid.uuid4())
         with timer.stage("log"):
             self._log(tenant, request, query_id, result, cache_hit, timer)
         latency = {**timer.stages, "total": timer.total_ms()}
-        return QueryResponse(
-            query_id=query_id,
-            answer=result.answer,
-            answer_type=result.answer_type,  # type: ignore[arg-type]
-            citations=result.citations,
-            cached=cache_hit,
-            latency_ms=latency,
-            model=result.model,
-            usage=result.usage,
+        yield DoneEvent(
+            QueryResponse(
+                query_id=query_id,
+                answer=result.answer,
+                answer_type=result.answer_type,  # type: ignore[arg-type]
+                citations=result.citations,
+                cached=cache_hit,
+                latency_ms=latency,
+                model=result.model,
+                usage=result.usage,
+            )
         )
 
     def _cached(self, key: str) -> CachedAnswer | None:
@@ -208,12 +283,14 @@ class QueryService:
         self,
         tenant: str,
         request: QueryRequest,
+        context: "ConversationContext | None",
         timer: Timer,
-        on_delta: Callable[[str], None] | None,
-    ) -> CachedAnswer:
+        stream: bool,
+    ) -> Generator[TokenEvent, None, CachedAnswer]:
+        search_text = context.standalone_query if context else request.question
         hits = self.retriever.search(
             tenant,
-            request.question,
+            search_text,
             mode=request.mode,
             limit=request.top_k,
             document_ids=request.document_ids,
@@ -221,44 +298,44 @@ class QueryService:
             timer=timer,
         )
         if not hits:
-            if on_delta:
-                on_delta(NO_HITS_ANSWER)
+            yield TokenEvent(NO_HITS_ANSWER)
             return CachedAnswer(answer=NO_HITS_ANSWER, answer_type="extractive", citations=[])
         sources = select_sources(hits, self.context_token_budget)
         if self.llm is None:
             with timer.stage("answer"):
-                cited = extractive_answer(request.question, sources)
-            if on_delta:
-                on_delta(cited.text)
+                cited = extractive_answer(search_text, sources)
+            for piece in extractive_pieces(cited.text):
+                yield TokenEvent(piece)
             return CachedAnswer(
                 answer=cited.text,
                 answer_type="extractive",
-                citations=to_citations(cited, request.question),
+                citations=to_citations(cited, search_text),
             )
-        return self._generate(request.question, sources, timer, on_delta)
+        return (yield from self._generate(request.question, sources, context, timer, stream))
 
     def _generate(
         self,
         question: str,
         sources: list[Source],
+        context: "ConversationContext | None",
         timer: Timer,
-        on_delta: Callable[[str], None] | None,
-    ) -> CachedAnswer:
+        stream: bool,
+    ) -> Generator[TokenEvent, None, CachedAnswer]:
         assert self.llm is not None
         system, user = build_prompt(question, sources)
+        if context is not None and context.turns:
+            user = CONVERSATION_PREAMBLE.format(history=history_text(context.turns)) + user
         with timer.stage("llm"):
-            if on_delta is None:
+            if not stream:
                 completion = self.llm.complete(system, user, self.llm_max_tokens)
-                text, usage = completion.text, Usage(
+                cited = map_citations(completion.text, sources, renumber=True)
+                usage: Usage | None = Usage(
                     prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens
                 )
+                if cited.text:
+                    yield TokenEvent(cited.text)
             else:
-                parts: list[str] = []
-                for delta in self.llm.stream(system, user, self.llm_max_tokens):
-                    parts.append(delta)
-                    on_delta(delta)
-                text, usage = "".join(parts), None
-        cited = map_citations(text, sources, renumber=on_delta is None)
+                cited, usage = yield from self._stream_model(system, user, sources)
         if cited.invalid:
             logger.warning(
                 "answer cited sources that do not exist; dropped them",
@@ -268,6 +345,8 @@ class QueryService:
             # The model cited nothing: still show what it was given, so the answer can be checked.
             logger.warning("answer cites no source; returning the sources it was given")
             cited = replace(cited, citations=[(source.number, source) for source in sources])
+        if not cited.text:
+            yield TokenEvent(EMPTY_ANSWER)
         return CachedAnswer(
             answer=cited.text or EMPTY_ANSWER,
             answer_type="generated",
@@ -275,6 +354,36 @@ class QueryService:
             model=self.llm.model,
             usage=usage,
         )
+
+    def _stream_model(
+        self, system: str, user: str, sources: list[Source]
+    ) -> Generator[TokenEvent, None, tuple[CitedAnswer, Usage | None]]:
+        """Model deltas with their citations renumbered as they stream (`CitationStream`);
+        the model's stream is closed however this generator ends."""
+        assert self.llm is not None
+        renumbered = CitationStream(sources)
+        deltas = self.llm.stream(system, user, self.llm_max_tokens)
+        try:
+            while True:
+                try:
+                    delta = next(deltas)
+                except StopIteration as end:
+                    reported = end.value
+                    break
+                text = renumbered.feed(delta)
+                if text:
+                    yield TokenEvent(text)
+        finally:
+            close = getattr(deltas, "close", None)
+            if close:
+                close()
+        rest, cited = renumbered.finish()
+        if rest:
+            yield TokenEvent(rest)
+        usage = None
+        if reported is not None:
+            usage = Usage(prompt_tokens=reported.prompt_tokens, completion_tokens=reported.completion_tokens)
+        return cited, usage
 
     def _log(
         self,
