@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Generator
 
+import httpx
+
 from ragline.errors import ProviderError, TransientError
 from ragline.settings import Settings
 
@@ -141,7 +143,8 @@ class OpenAILLM:
                 completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
                 model=self.model,
             )
-        except self._openai.OpenAIError as exc:
+        except (self._openai.OpenAIError, httpx.HTTPError) as exc:
+            # (Mid-stream, the SDK lets httpx's own errors through: a read timeout is one.)
             raise LLMUnavailableError(
                 f"The answer model {self.model} stopped mid-answer ({_describe(exc)}); try again."
             ) from exc

@@ -4,6 +4,7 @@ the whole answer maps to), extractive answers in cited sentences, the follow-up 
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -68,10 +69,15 @@ def test_a_long_open_bracket_is_released_as_text() -> None:
 
 
 def test_extractive_answers_stream_one_cited_sentence_at_a_time() -> None:
-    text = "Annual leave is 20 days [1]. Unused days expire in March [1]. Refunds [2]."
+    sources = _sources(2)
+    from ragline.query.answer import extractive_answer
+
+    sources = [Source(1, sources[0].hit, "Annual leave is 20 days. Unused days expire in March."),
+               Source(2, sources[1].hit, "Refunds of annual fees take 5 days.")]
+    text = extractive_answer("annual leave days expire refunds", sources).text
     pieces = list(extractive_pieces(text))
-    assert pieces == ["Annual leave is 20 days [1].", " Unused days expire in March [1].", " Refunds [2]."]
-    assert "".join(pieces) == text
+    assert len(pieces) == len(re.findall(r"\[\d\]", text)) >= 2
+    assert all(re.search(r"\[\d\]$", piece) for piece in pieces) and "".join(pieces) == text
 
 
 # ------------------------------------------------------------------------------ follow-ups

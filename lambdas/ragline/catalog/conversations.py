@@ -4,10 +4,11 @@ Why every statement filters on tenant *and* user: a conversation id is a capabil
 else may use. Another user's conversation, same tenant or not, is indistinguishable from one
 that does not exist (`NotFoundError`, a 404), on every operation.
 
-A message's position is ``max(position) + 1`` inside the transaction, and (conversation,
-position) is unique: two follow-ups posted at once into one conversation cannot take the same
-place; the loser retries with the next position (the same conflict rule as the rest of the
-catalog, without dialect-specific locking).
+A message's position is ``max(position) + 1`` inside a transaction that first locks the
+conversation's row (``SELECT … FOR UPDATE``; SQL Server: UPDLOCK; SQLite serialises writers
+anyway), and (conversation, position) is unique: two follow-ups posted at once into one
+conversation cannot take the same place; should the database still let one through, the
+loser retries with the next position.
 """
 
 from __future__ import annotations
@@ -211,7 +212,9 @@ class ConversationStore:
         raise AssertionError("unreachable")
 
     def _add(self, connection, tenant: str, user: str, conversation_id: str, message: NewMessage) -> MessageRecord:
-        owner = connection.execute(select(conversations).where(_owned(tenant, user, conversation_id))).first()
+        owner = connection.execute(
+            select(conversations).where(_owned(tenant, user, conversation_id)).with_for_update()
+        ).first()
         if owner is None:
             raise NotFoundError(f"conversation {conversation_id} not found")
         position = connection.execute(

@@ -76,11 +76,15 @@ class ConversationService:
         whose response is a `ConversationAnswer` (the stored message's ids included)."""
         standalone = self.rewriter.standalone(request.question, turns)
         context = ConversationContext(standalone_query=standalone, turns=turns)
-        for event in self.queries.answer_events(tenant, request, context, stream=stream):
-            if isinstance(event, DoneEvent):
-                yield DoneEvent(self._store(tenant, user, conversation_id, request, standalone, event))
-            else:
-                yield event
+        events = self.queries.answer_events(tenant, request, context, stream=stream)
+        try:
+            for event in events:
+                if isinstance(event, DoneEvent):
+                    yield DoneEvent(self._store(tenant, user, conversation_id, request, standalone, event))
+                else:
+                    yield event
+        finally:
+            events.close()  # a stopped stream stops the model too
 
     def ask(self, tenant: str, user: str, conversation_id: str, request: QueryRequest) -> ConversationAnswer:
         turns = self.recent_turns(tenant, user, conversation_id)

@@ -18,7 +18,8 @@ from ragline.query.answer import CitedAnswer, Source, map_citations
 # Longest "[Source 12, 13 and 14]" we wait for; a "[" open for longer is plain text.
 MAX_MARKER_CHARS = 40
 # What may appear inside a citation marker before its "]" (see answer._CITATION).
-_MARKER_BODY = re.compile(r"^\[\s*(?:(?:sources?|nguồn|ref)\s*:?\s*)?[\d\s,;\-–and]*$", re.IGNORECASE)
+_MARKER_WORDS = ("sources", "source", "nguồn", "ref")
+_MARKER_NUMBERS = re.compile(r"^[\d\s,;\-–and]*$")
 # An extractive answer is "sentence [n] sentence [m] ...": one piece per cited sentence.
 _AFTER_CITATION = re.compile(r"(?<=\]) (?=\S)")
 
@@ -51,7 +52,7 @@ class CitationStream:
         if start == -1 or "]" in raw[start:]:
             return raw
         tail = raw[start:]
-        if len(tail) > MAX_MARKER_CHARS or not _MARKER_BODY.match(tail):
+        if len(tail) > MAX_MARKER_CHARS or not _may_become_marker(tail):
             return raw
         return raw[:start].rstrip()
 
@@ -61,6 +62,18 @@ class CitationStream:
             return ""  # cannot happen for well-formed text; the rest comes out in finish()
         new, self.released = mapped[len(self.released):], mapped
         return new
+
+
+def _may_become_marker(tail: str) -> bool:
+    """Whether an unclosed "[..." could still be a citation: "[", "[2, ", "[Sour", "[nguồn 1"."""
+    body = tail[1:].lstrip().casefold()
+    for word in _MARKER_WORDS:
+        if word.startswith(body):
+            return True
+        if body.startswith(word):
+            rest = body[len(word):].lstrip()
+            return bool(_MARKER_NUMBERS.match(rest.removeprefix(":").lstrip()))
+    return bool(_MARKER_NUMBERS.match(body))
 
 
 def extractive_pieces(text: str) -> Iterator[str]:
