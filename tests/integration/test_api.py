@@ -12,6 +12,7 @@ import pytest
 import requests
 from moto import mock_aws
 from ragline import services as ragline_services
+from ragline import wiring
 from ragline.models import document_id_for
 
 from tests.integration.query_fixtures import ApiClient, WsgiGateway, build_world, free_port
@@ -85,6 +86,7 @@ def test_openapi_document_is_valid_and_complete(api: ApiClient) -> None:
         ("POST", "/query"), ("GET", "/search"), ("POST", "/documents"), ("GET", "/documents"),
         ("GET", "/documents/{document_id}"), ("DELETE", "/documents/{document_id}"),
         ("POST", "/feedback"), ("GET", "/health"),
+        *wiring.CONVERSATION_ROUTES,  # the one list the stack and the gateway read too
     }
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert "ErrorResponse" in document["components"]["schemas"]
