@@ -68,7 +68,8 @@ describe("SseParser", () => {
   });
 });
 
-describe("Chat page", () => {
+// Whole-app renders with user-event typing are slow on a loaded machine: generous bounds.
+describe("Chat page", { timeout: 20_000 }, () => {
   beforeEach(() => {
     resetConfigCache();
     signIn();
