@@ -1,4 +1,5 @@
-"""The REST API: API Gateway (REST, regional) in front of the ``api`` function, with a Cognito
+"""The REST API: API Gateway (REST, regional) in front of the ``api`` function (and, for the
+streaming routes, the ``api_stream`` function with response streaming), with a Cognito
 user pool authorizer on every route but ``GET /health``, stage and per-method throttling, a
 usage plan, JSON access logs, X-Ray, CORS limited to the web app's origins and an AWS WAF web
 ACL with AWS managed rules and a per-IP rate limit.
@@ -33,6 +34,11 @@ class Route:
     def authorized(self) -> bool:
         return (self.method, self.path) not in wiring.PUBLIC_ROUTES
 
+    @property
+    def streaming(self) -> bool:
+        """Served by the streaming function with STREAM transfer mode (server-sent events)."""
+        return (self.method, self.path) in wiring.STREAMING_ROUTES
+
 
 # One API Gateway method per route rule (ragline.access.routes): every route but the public
 # ones (/health) needs a signed-in user; the API function enforces each rule's role.
@@ -47,8 +53,8 @@ AWS_MANAGED_RULE_GROUPS = (
 
 class Api(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig,
-                 key: kms.IKey, function: lambda_.IFunction, user_pool: cognito.IUserPool,
-                 web_origins: list[str]) -> None:
+                 key: kms.IKey, function: lambda_.IFunction, stream_function: lambda_.IFunction,
+                 user_pool: cognito.IUserPool, web_origins: list[str]) -> None:
         super().__init__(scope, construct_id)
         api_config = config.api
         self.access_logs = encrypted_log_group(self, "AccessLogs", config, key)
@@ -108,9 +114,17 @@ class Api(Construct):
             identity_source="method.request.header.Authorization",
             results_cache_ttl=Duration.minutes(5),
         )
-        integration = apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False)
+        buffered = apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False)
+        # InvokeWithResponseStream: API Gateway relays the function's bytes as they come. The
+        # integration may then run as long as the function (up to 15 minutes for streams).
+        streamed = apigw.LambdaIntegration(
+            stream_function, proxy=True, allow_test_invoke=False,
+            response_transfer_mode=apigw.ResponseTransferMode.STREAM,
+            timeout=Duration.seconds(wiring.API_STREAM.timeout_s),
+        )
         self.methods: dict[tuple[str, str], apigw.Method] = {}
         for route in ROUTES:
+            integration = streamed if route.streaming else buffered
             resource = self.rest_api.root.resource_for_path(route.path)
             if route.authorized:
                 method = resource.add_method(

@@ -39,6 +39,24 @@ ASSET_EXCLUDES = [
     ".pytest_cache", ".mypy_cache", ".ruff_cache", "*.egg-info", ".ragline", "**/.ragline",
 ]
 VPC_USES = frozenset({wiring.CATALOG, wiring.CACHE})
+API_FUNCTIONS = frozenset({"api", *wiring.STREAMING_FUNCTIONS})
+
+# The AWS Lambda Web Adapter's public layer (awslabs/aws-lambda-web-adapter), for the streaming
+# function: it serves response streams from an HTTP server in the function (docs/streaming.md).
+WEB_ADAPTER_ACCOUNT = "753240598075"
+WEB_ADAPTER_VERSION = 27
+WEB_ADAPTER_LAYERS = {"x86_64": "LambdaAdapterLayerX86", "arm64": "LambdaAdapterLayerArm64"}
+WEB_ADAPTER_PORT = 8000
+
+
+def web_adapter_environment() -> dict[str, str]:
+    """How the adapter starts and talks to the function's web server (run_api_stream.sh)."""
+    return {
+        "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+        "AWS_LWA_INVOKE_MODE": "response_stream",
+        "AWS_LWA_PORT": str(WEB_ADAPTER_PORT),
+        "AWS_LWA_READINESS_CHECK_PATH": "/",
+    }
 
 
 def pascal(name: str) -> str:
@@ -104,7 +122,7 @@ def environment(spec: FunctionSpec, r: FunctionResources) -> dict[str, str]:
         env[env_var("redis_url")] = r.data.redis_url
     if wiring.INGEST_START in uses:
         env[env_var("ingest_state_machine_arn")] = state_machine_arn(config, "ingest")
-    if spec.name == "api":
+    if spec.name in API_FUNCTIONS:
         # The web app's origins, for the CORS headers on the API's own responses.
         env[env_var("cors_allowed_origins")] = Stack.of(r.key).to_json_string(r.cors_origins)
     return env
@@ -236,6 +254,7 @@ class RaglineFunction(Construct):
                  architecture: lambda_.Architecture,
                  reserved_concurrency: int | None = None) -> None:
         super().__init__(scope, construct_id)
+        streams = spec.name in wiring.STREAMING_FUNCTIONS
         config = resources.config
         self.spec = spec
         self.log_group = encrypted_log_group(self, "Logs", config, resources.key)
@@ -281,11 +300,11 @@ class RaglineFunction(Construct):
             architecture=architecture,
             handler=spec.handler,
             code=code,
-            layers=[layer],
+            layers=[layer, *([self._web_adapter(architecture)] if streams else [])],
             description=spec.description,
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_s),
-            environment=environment(spec, resources),
+            environment={**environment(spec, resources), **(web_adapter_environment() if streams else {})},
             role=self.role,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
@@ -297,13 +316,20 @@ class RaglineFunction(Construct):
         # create for the ENI permissions).
         self.function.node.add_dependency(policy)
 
+    def _web_adapter(self, architecture: lambda_.Architecture) -> lambda_.ILayerVersion:
+        name = WEB_ADAPTER_LAYERS[architecture.name]
+        arn = f"arn:aws:lambda:{Aws.REGION}:{WEB_ADAPTER_ACCOUNT}:layer:{name}:{WEB_ADAPTER_VERSION}"
+        return lambda_.LayerVersion.from_layer_version_arn(self, "WebAdapter", arn)
+
 
 class Functions(Construct):
-    """Every function in ``wiring.FUNCTIONS``, from one code asset and one dependencies layer."""
+    """Every function in ``wiring.FUNCTIONS`` and ``wiring.STREAMING_FUNCTIONS``, from one code
+    asset and one dependencies layer."""
 
     def __init__(self, scope: Construct, construct_id: str, *, resources: FunctionResources,
                  layer: lambda_.ILayerVersion, architecture: lambda_.Architecture,
-                 specs: Iterable[FunctionSpec] = wiring.FUNCTIONS.values()) -> None:
+                 specs: Iterable[FunctionSpec] = (*wiring.FUNCTIONS.values(),
+                                                  *wiring.STREAMING_FUNCTIONS.values())) -> None:
         super().__init__(scope, construct_id)
         self.code = lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=ASSET_EXCLUDES)
         config = resources.config

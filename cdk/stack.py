@@ -67,6 +67,7 @@ class RaglineStack(Stack):
         )
         self.api = Api(self, "Api", config=config, key=key,
                        function=self.functions["api"].function,
+                       stream_function=self.functions["api_stream"].function,
                        user_pool=self.auth.user_pool, web_origins=self.web_origins)
         self.hosting.deploy(web_config={"apiUrl": self.api.url,
                                         "auth": self.auth.web_app_auth_config()},

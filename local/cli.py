@@ -3,7 +3,8 @@
     ragline dev                 start the local AWS, the API and the web app; print the endpoints
     ragline ingest PATH...      upload files/folders, follow each through the pipeline
     ragline documents           the catalog, as a table
-    ragline ask "question"      a cited answer
+    ragline ask "question"      a cited answer (--stream: printed as it is written)
+    ragline chat                a conversation: follow-up questions, answers streamed
     ragline search "terms"      ranked passages
     ragline reconcile           repair drift between bucket, catalog and index (the "sync")
     ragline demo                all of it in one go: start, ingest a sample corpus, ask, stop
@@ -35,6 +36,7 @@ from rich.table import Table
 from ragline.pipeline import STEPS
 from ragline.wiring import REPO_ROOT
 from ragline_local.commands import eval as eval_command
+from ragline_local import chat
 from ragline_local.client import SUPPORTED_SUFFIXES, ApiError, InputError, RaglineClient, plan_uploads
 from ragline_local.commands import reconcile
 from ragline_local.runtime import DevStack, LocalConfig, StackError, running_stack, free_port
@@ -74,12 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     documents.add_argument("--status", choices=["processing", "ready", "failed", "deleted"])
     ask = sub.add_parser("ask", help="ask a question; prints a cited answer")
     ask.add_argument("question")
+    ask.add_argument("--stream", action="store_true", help="print the answer as it is written")
+    chat = sub.add_parser("chat", help="a conversation with follow-up questions, answers streamed")
     search = sub.add_parser("search", help="search passages")
     search.add_argument("query")
-    for command in (ask, search):
+    for command in (ask, chat, search):
         command.add_argument("--top-k", type=int, default=6)
         command.add_argument("--mode", choices=["hybrid", "dense", "sparse"], default="hybrid")
-    for command in (ingest, documents, ask, search, demo):
+    for command in (ingest, documents, ask, chat, search, demo):
         command.add_argument("--tenant", default="demo")
     reconcile.add_parser(sub)
     eval_command.add_parser(sub)  # ragline eval QNA.csv (local/commands/eval.py)
@@ -164,6 +168,8 @@ def cmd_documents(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     with running_client(args.tenant) as client:
+        if args.stream:
+            return chat.cmd_ask_stream(client, args, console)
         print_answer(client.ask(args.question, top_k=args.top_k, mode=args.mode))
     return 0
 
@@ -179,7 +185,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"dev": cmd_dev, "demo": cmd_demo, "ingest": cmd_ingest, "documents": cmd_documents,
-            "ask": cmd_ask, "search": cmd_search, "eval": eval_command.cmd_eval,
+            "ask": cmd_ask, "search": cmd_search, "eval": eval_command.cmd_eval, "chat": chat.cmd_chat,
             "reconcile": lambda args: reconcile.command(args, _running_endpoints(), console)}
 
 
@@ -246,13 +252,11 @@ def print_documents(documents: list[dict]) -> None:
 
 
 def print_answer(result: dict) -> None:
-    badge = " [cached]" if result.get("cached") else ""
-    kind = "extractive answer (no LLM configured)" if result.get("answer_type") == "extractive" else result.get("model")
-    console.print(f"[bold]Answer[/] — {kind}{badge}, {result['latency_ms']['total']:.0f} ms\n")
-    console.print(result["answer"])
+    # Answer text, badge and sources never go through Rich markup: "[cached]" would vanish as a tag.
+    console.print(f"[bold]Answer[/] — {chat.answer_footer(result)}\n")
+    console.print(result["answer"], markup=False, highlight=False)
     console.print()
-    for citation in result["citations"]:
-        console.print(f"  [{citation['number']}] {citation['source']}, {_pages(citation)}")
+    chat.print_sources(console, result["citations"])
 
 
 def _pages(item: dict) -> str:

@@ -7,7 +7,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import boto3
 import requests
@@ -86,6 +86,37 @@ class RaglineClient:
     def ask(self, question: str, **options: Any) -> dict[str, Any]:
         return self._request("POST", "/query", json={"question": question, **options})
 
+    def stream(self, path: str, body: dict[str, Any]) -> Iterator["ServerEvent"]:
+        """POST ``body`` asking for server-sent events; yields them as they arrive. Closing
+        the iterator closes the connection (the server then stops generating)."""
+        response = requests.post(self.api_url + path, json=body, stream=True, timeout=(10, 120),
+                                 headers={"Authorization": f"Bearer {self.token}", "Accept": "text/event-stream"})
+        try:
+            if response.status_code >= 400:
+                raise ApiError(response.status_code, _error_message(response))
+            yield from iter_sse(response.iter_lines(chunk_size=None, decode_unicode=True))
+        finally:
+            response.close()
+
+    def ask_stream(self, question: str, **options: Any) -> Iterator["ServerEvent"]:
+        return self.stream("/query", {"question": question, **options})
+
+    # --- conversations -----------------------------------------------------------------------
+    def start_conversation(self, title: str | None = None) -> dict[str, Any]:
+        return self._request("POST", "/conversations", json={"title": title} if title else {})
+
+    def conversations(self) -> list[dict[str, Any]]:
+        return self._request("GET", "/conversations", params={"limit": 100})["conversations"]
+
+    def conversation(self, conversation_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/conversations/{conversation_id}")
+
+    def follow_up(self, conversation_id: str, question: str, **options: Any) -> dict[str, Any]:
+        return self._request("POST", f"/conversations/{conversation_id}/messages", json={"question": question, **options})
+
+    def follow_up_stream(self, conversation_id: str, question: str, **options: Any) -> Iterator["ServerEvent"]:
+        return self.stream(f"/conversations/{conversation_id}/messages", {"question": question, **options})
+
     def search(self, query: str, **options: Any) -> dict[str, Any]:
         return self._request("GET", "/search", params={"q": query, **options})
 
@@ -137,6 +168,30 @@ class RaglineClient:
                 if execution["status"] != "RUNNING" and self._execution_versions[arn] in wanted:
                     finished.add(self._execution_versions[arn])
         return finished
+
+
+@dataclass(frozen=True)
+class ServerEvent:
+    """One server-sent event: its name (start, token, citations, done, error) and JSON data."""
+
+    event: str
+    data: dict[str, Any]
+
+
+def iter_sse(lines: Iterable[str]) -> Iterator[ServerEvent]:
+    """Parse a text/event-stream (``event:`` and ``data:`` lines, a blank line ends an event)."""
+    name, data = "message", []
+    for line in lines:
+        if line == "":
+            if data:
+                yield ServerEvent(name, json.loads("\n".join(data)))
+            name, data = "message", []
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+    if data:
+        yield ServerEvent(name, json.loads("\n".join(data)))
 
 
 class InputError(Exception):

@@ -2,6 +2,13 @@
 
 - `/api/...`: turned into the API Gateway REST proxy event AWS sends, with the caller's token
   claims where the Cognito authorizer puts them, and handed to the same API handler.
+  Requests for server-sent events on the streaming routes (`wiring.STREAMING_ROUTES` with
+  `Accept: text/event-stream`) go to `ragline.api.sse` instead, as on AWS they go to the
+  streaming function, and their events are written as they are produced (chunked).
+
+Requests are served concurrently (a thread each). Streams never wait for one another or for
+the JSON routes; the JSON routes still take turns in the API handler (its lock, see
+handlers/api.py), as invocations do in one Lambda container.
 - `/config.json`: the web app's runtime configuration (on AWS written at deploy time).
 - `/dev-auth/...`: the development sign-in (devauth.py).
 - anything else: the statically exported web app (frontend/out).
@@ -20,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ragline.access.routes import is_public
+from ragline.api.sse import StreamedResponse, stream_answer, streaming_route, wants_event_stream
 from ragline.wiring import FUNCTIONS, REPO_ROOT
 from ragline_local.devauth import AuthError, DevAuth, sign_in_page
 from ragline_local.seams import InProcessContext, resolve_handler
@@ -175,7 +183,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 # What API Gateway's Cognito authorizer answers.
                 self._send_json(401, {"message": "Unauthorized"})
                 return
-        response = self.gateway.call_api(api_gateway_event(method, path, query, headers, body, claims))
+        event = api_gateway_event(method, path, query, headers, body, claims)
+        if wants_event_stream(headers) and streaming_route(method, path):
+            self._stream(stream_answer(event))
+            return
+        response = self.gateway.call_api(event)
         payload = response.get("body") or ""
         data = payload.encode() if isinstance(payload, str) else payload
         if response.get("isBase64Encoded"):
@@ -186,6 +198,28 @@ class _RequestHandler(BaseHTTPRequestHandler):
         for name, values in (response.get("multiValueHeaders") or {}).items():
             out_headers[name] = ", ".join(values)
         self._send(int(response.get("statusCode", 200)), data, out_headers.pop("Content-Type", "application/json"), out_headers)
+
+    def _stream(self, response: StreamedResponse) -> None:
+        """Write the body chunk by chunk as it is produced (HTTP/1.1 chunked encoding). A
+        client that went away makes a write fail: the body is closed, which stops the answer
+        (and the model's stream) upstream."""
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for chunk in response.body:
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            self.close_connection = True
+        finally:
+            close = getattr(response.body, "close", None)
+            if close:
+                close()
 
     def _claims(self, authorization: str) -> dict | None:
         scheme, _, token = authorization.partition(" ")

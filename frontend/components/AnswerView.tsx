@@ -1,6 +1,6 @@
 "use client";
 
-import { Fragment, useRef, useState } from "react";
+import { Fragment, useId, useRef, useState } from "react";
 import type { Citation, QueryResponse } from "@/lib/api";
 import { baseName, formatLatency, formatPages } from "@/lib/format";
 import { CITATION_PANEL_ID, CitationPanel } from "./CitationPanel";
@@ -33,7 +33,20 @@ function citationLabel(citation: Citation): string {
   return pages ? `${name}, ${pages.toLowerCase()}` : name;
 }
 
-export function AnswerView({ response, question }: { response: QueryResponse; question?: string }) {
+/**
+ * An answer with its clickable citations. `pending`: the answer is still being written
+ * (streamed); its sources and timing are not known yet.
+ */
+export function AnswerView({
+  response,
+  question,
+  pending = false,
+}: {
+  response: QueryResponse;
+  question?: string;
+  pending?: boolean;
+}) {
+  const ids = useId();
   const [openNumber, setOpenNumber] = useState<number | null>(null);
   const triggerRef = useRef<HTMLButtonElement | null>(null);
   const byNumber = new Map(response.citations.map((c) => [c.number, c]));
@@ -69,9 +82,16 @@ export function AnswerView({ response, question }: { response: QueryResponse; qu
   };
 
   return (
-    <article className="answer card" aria-labelledby="answer-title" data-testid="answer" data-query-id={response.query_id}>
+    <article
+      className="answer card"
+      aria-labelledby={`${ids}-title`}
+      aria-busy={pending || undefined}
+      data-testid="answer"
+      data-query-id={response.query_id}
+      data-state={pending ? "writing" : "complete"}
+    >
       <header className="answer__header">
-        <h2 id="answer-title" className="answer__title">
+        <h2 id={`${ids}-title`} className="answer__title">
           {question ? <span className="answer__question">{question}</span> : "Answer"}
         </h2>
         <ul className="answer__meta" aria-label="Answer details">
@@ -82,12 +102,14 @@ export function AnswerView({ response, question }: { response: QueryResponse; qu
               </span>
             </li>
           ) : null}
-          <li>
-            <span className="meta-item" data-testid="latency">
-              <span className="visually-hidden">Answered in </span>
-              {formatLatency(response.latency_ms?.total)}
-            </span>
-          </li>
+          {pending ? null : (
+            <li>
+              <span className="meta-item" data-testid="latency">
+                <span className="visually-hidden">Answered in </span>
+                {formatLatency(response.latency_ms?.total)}
+              </span>
+            </li>
+          )}
           {response.answer_type === "extractive" ? (
             <li>
               <span className="badge badge--neutral" data-testid="extractive-badge">
@@ -122,9 +144,13 @@ export function AnswerView({ response, question }: { response: QueryResponse; qu
 
       {open ? <CitationPanel citation={open} onClose={close} /> : null}
 
-      {response.citations.length ? (
-        <section className="sources" aria-labelledby="sources-title">
-          <h3 id="sources-title" className="sources__title">
+      {pending && !response.citations.length ? (
+        <p className="muted small" role="status" data-testid="answer-writing">
+          Writing…
+        </p>
+      ) : response.citations.length ? (
+        <section className="sources" aria-labelledby={`${ids}-sources`}>
+          <h3 id={`${ids}-sources`} className="sources__title">
             Sources
           </h3>
           <ol className="sources__list">

@@ -9,6 +9,7 @@ import { allows, type Role } from "@/lib/roles";
 
 const NAV: { href: string; label: string; role: Role }[] = [
   { href: "/", label: "Ask", role: "reader" },
+  { href: "/chat/", label: "Chat", role: "reader" },
   { href: "/search/", label: "Search", role: "reader" },
   { href: "/documents/", label: "Documents", role: "reader" },
   { href: "/collections/", label: "Collections", role: "admin" },

@@ -1,3 +1,5 @@
+import { readEvents } from "./sse";
+
 /**
  * Typed client for the Ragline REST API (docs/api.md). Every error becomes an ApiError
  * carrying the server's {error: {code, message, field}}, or a worded stand-in when the
@@ -168,6 +170,53 @@ export interface Insights {
     estimated_cost_usd: number;
     price_per_million: Record<string, number>;
   };
+}
+
+export interface Conversation {
+  id: string;
+  title: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ConversationList {
+  conversations: Conversation[];
+  next_cursor: string | null;
+}
+
+export interface ConversationMessage {
+  id: string;
+  position: number;
+  query_id: string | null;
+  question: string;
+  standalone_query: string;
+  answer: string;
+  answer_type: "generated" | "extractive";
+  citations: Citation[];
+  cached: boolean;
+  model: string | null;
+  usage: { prompt_tokens: number; completion_tokens: number } | null;
+  latency_ms: { total: number; [stage: string]: number };
+  feedback: { rating: "up" | "down"; comment: string | null } | null;
+  created_at: string;
+}
+
+export interface ConversationDetail extends Conversation {
+  messages: ConversationMessage[];
+}
+
+/** POST /conversations/{id}/messages: the answer and the message it was stored as. */
+export interface ConversationAnswer extends QueryResponse {
+  conversation_id: string;
+  message_id: string;
+  standalone_query: string;
+}
+
+/** What a streamed answer reports as it is written (docs/api.md, "Streaming"). */
+export interface StreamHandlers {
+  onStart?: (standaloneQuery: string) => void;
+  onToken?: (text: string) => void;
+  onCitations?: (citations: Citation[]) => void;
 }
 
 export class ApiError extends Error {
@@ -353,6 +402,77 @@ export class ApiClient {
 
   insights(range: { from: string; to: string }, signal?: AbortSignal): Promise<Insights> {
     return this.request("GET", `/insights${queryString(range)}`, undefined, signal);
+  }
+
+  createConversation(title?: string): Promise<Conversation> {
+    return this.request("POST", "/conversations", title ? { title } : {});
+  }
+
+  listConversations(params: { limit?: number; cursor?: string | null } = {}, signal?: AbortSignal): Promise<ConversationList> {
+    return this.request("GET", `/conversations${queryString({ limit: 50, ...params })}`, undefined, signal);
+  }
+
+  getConversation(conversationId: string, signal?: AbortSignal): Promise<ConversationDetail> {
+    return this.request("GET", `/conversations/${encodeURIComponent(conversationId)}`, undefined, signal);
+  }
+
+  deleteConversation(conversationId: string): Promise<{ conversation_id: string; status: string }> {
+    return this.request("DELETE", `/conversations/${encodeURIComponent(conversationId)}`);
+  }
+
+  sendMessageFeedback(
+    conversationId: string,
+    messageId: string,
+    request: { rating: "up" | "down"; comment?: string },
+  ): Promise<{ feedback_id: string }> {
+    const path = `/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}/feedback`;
+    return this.request("POST", path, request);
+  }
+
+  /**
+   * Asks a (follow-up) question in a conversation and streams the answer: handlers are called
+   * as events arrive; resolves with the whole answer, rejects with an ApiError (an HTTP error,
+   * or an `error` event mid-stream). Aborting `signal` closes the stream: the server stops.
+   */
+  async streamMessage(
+    conversationId: string,
+    request: QueryRequest,
+    handlers: StreamHandlers,
+    signal?: AbortSignal,
+  ): Promise<ConversationAnswer> {
+    const headers: Record<string, string> = { Accept: "text/event-stream", "Content-Type": "application/json" };
+    const token = this.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let response: Response;
+    try {
+      response = await this.fetchImpl(this.url(`/conversations/${encodeURIComponent(conversationId)}/messages`), {
+        method: "POST",
+        headers,
+        body: JSON.stringify(request),
+        signal,
+      });
+    } catch (err) {
+      if (err instanceof DOMException && err.name === "AbortError") throw err;
+      throw new ApiError(0, "network", "Could not reach the Ragline API. Check your connection and try again.");
+    }
+    if (!response.ok) {
+      const error = parseErrorBody(response.status, await response.text());
+      if (response.status === 401) this.onUnauthorized?.(error);
+      throw error;
+    }
+    let answer: ConversationAnswer | null = null;
+    let failure: ApiError | null = null;
+    await readEvents(response, ({ event, data }) => {
+      const payload = JSON.parse(data) as Record<string, unknown>;
+      if (event === "start") handlers.onStart?.(String(payload.standalone_query ?? ""));
+      else if (event === "token") handlers.onToken?.(String(payload.text ?? ""));
+      else if (event === "citations") handlers.onCitations?.((payload.citations as Citation[]) ?? []);
+      else if (event === "done") answer = payload as unknown as ConversationAnswer;
+      else if (event === "error") failure = parseErrorBody(503, data);
+    }, signal);
+    if (failure) throw failure;
+    if (!answer) throw new ApiError(0, "stream_ended", "The answer stopped before it was complete. Try again.");
+    return answer;
   }
 }
 

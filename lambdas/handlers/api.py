@@ -6,7 +6,8 @@ Why the lock: Powertools keeps the invocation on shared instances (the resolver'
 `current_event` and `context`, the Logger's correlation id, the Metrics set), so two threads
 running the handler at once would read each other's event — the tenant claim included. Lambda
 never runs two invocations in one process (the lock is uncontended there), but the local
-gateway is a threaded HTTP server calling this handler: there, API requests run one at a time.
+gateway is a threaded HTTP server calling this handler: there, JSON API requests run one at a
+time. Streamed answers do not come through here (ragline.api.sse), so they never wait on it.
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator
+
+import httpx
 
 from ragline.errors import ProviderError, TransientError
 from ragline.settings import Settings
@@ -61,8 +63,8 @@ def _describe(exc: Exception) -> str:
 
 
 class OpenAILLM:
-    """Chat completions with a grounded system prompt; `complete()` for the API, `stream()`
-    for the CLI (API Gateway REST cannot stream a response)."""
+    """Chat completions with a grounded system prompt; `complete()` for JSON answers,
+    `stream()` for server-sent events and the CLI."""
 
     def __init__(
         self,
@@ -107,22 +109,42 @@ class OpenAILLM:
             finish_reason=choice.finish_reason if choice else None,
         )
 
-    def stream(self, system: str, user: str, max_tokens: int) -> Iterator[str]:
-        """Yield text deltas as they arrive. Retries happen only before the first delta: once
-        text has been shown to a user, a failure surfaces as `LLMUnavailableError`."""
+    def stream(self, system: str, user: str, max_tokens: int) -> Generator[str, None, Completion | None]:
+        """Yield text deltas as they arrive; the generator's return value is the usage, when
+        the provider reports it (OpenAI's ``stream_options.include_usage``), else None.
+
+        Retries happen only before the first delta: once text has been shown to a user, a
+        failure surfaces as `LLMUnavailableError`. Closing the generator (a client that went
+        away) closes the HTTP stream, so the provider stops generating."""
         deadline = time.monotonic() + self.total_timeout_s
-        stream = self._with_retries(self._request(system, user, max_tokens, stream=True), deadline=deadline)
+        stream = self._with_retries(
+            self._request(system, user, max_tokens, stream=True, stream_options={"include_usage": True}),
+            deadline=deadline,
+        )
+        parts: list[str] = []
+        usage = None
         try:
             for chunk in stream:
                 if time.monotonic() > deadline:
                     raise LLMUnavailableError(
                         f"The answer model {self.model} took longer than {self.total_timeout_s:.0f} s"
                     )
+                usage = getattr(chunk, "usage", None) or usage
                 for choice in chunk.choices or ():
                     delta = getattr(choice.delta, "content", None) if choice.delta else None
                     if delta:
+                        parts.append(delta)
                         yield delta
-        except self._openai.OpenAIError as exc:
+            if usage is None:
+                return None
+            return Completion(
+                text="".join(parts),
+                prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+                completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+                model=self.model,
+            )
+        except (self._openai.OpenAIError, httpx.HTTPError) as exc:
+            # (Mid-stream, the SDK lets httpx's own errors through: a read timeout is one.)
             raise LLMUnavailableError(
                 f"The answer model {self.model} stopped mid-answer ({_describe(exc)}); try again."
             ) from exc

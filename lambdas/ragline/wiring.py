@@ -173,6 +173,16 @@ RECONCILE_SCHEDULE = "rate(1 hour)"
 # the local gateway does the same): derived from the route rules, the one definition of roles.
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = _route_rules.PUBLIC_ROUTES
 
+# The conversation routes (ragline.api.conversations), all for signed-in readers, and the
+# routes that answer as server-sent events with `Accept: text/event-stream` (ragline.api.sse;
+# on AWS served by the `api_stream` function with API Gateway's STREAM transfer mode, JSON
+# requests to them too; every other route stays on the buffered `api` function). Both are
+# read off the route rules, the one definition of routes.
+CONVERSATION_ROUTES: tuple[tuple[str, str], ...] = tuple(
+    (rule.method, rule.path) for rule in _route_rules.ROUTES if rule.path.startswith("/conversations")
+)
+STREAMING_ROUTES: tuple[tuple[str, str], ...] = _route_rules.STREAMING_ROUTES
+
 # The ASL variable for the dead-letter queue URL (an SQS sendMessage task after mark_failed).
 DEAD_LETTER_QUEUE_VARIABLE = "DeadLetterQueueUrl"
 
@@ -211,6 +221,21 @@ SETTINGS_FOR_USE: dict[str, tuple[str | tuple[str, ...], ...]] = {
 }
 # The environment variable naming the FunctionSpec a deployed function runs (set by CDK).
 FUNCTION_VARIABLE = "RAGLINE_FUNCTION"
+
+# The function behind wiring.STREAMING_ROUTES on AWS: the same code and uses as `api`, served
+# by uvicorn behind the AWS Lambda Web Adapter (response streaming; docs/streaming.md). Its
+# handler is the adapter's start-up script. Locally the gateway calls ragline.api.sse itself.
+API_STREAM = FunctionSpec(
+    "api_stream",
+    "run_api_stream.sh",
+    "Streamed answers (server-sent events): POST /query, POST /conversations/{id}/messages",
+    memory_mb=1024,
+    # A stream may take a follow-up rewrite and a whole generated answer, each bounded by the
+    # LLM's total timeout (24 s), plus retrieval: 120 s leaves room for both.
+    timeout_s=120,
+    uses=FUNCTIONS["api"].uses,
+)
+STREAMING_FUNCTIONS: dict[str, FunctionSpec] = {API_STREAM.name: API_STREAM}
 
 
 # Functions that run at deploy time rather than in a state machine or behind the API: the CDK

@@ -53,10 +53,12 @@ def test_authorizer_on_every_route_but_health(template, stack):
             assert props["AuthorizationType"] == "COGNITO_USER_POOLS", (verb, path)
             assert props["AuthorizerId"] == {"Ref": authorizer_id}, (verb, path)
     api_function = template.logical_id(stack.functions["api"].function)
+    stream_function = template.logical_id(stack.functions["api_stream"].function)
     for (verb, path), props in methods.items():
         if verb != "OPTIONS":
             assert props["Integration"]["Type"] == "AWS_PROXY"
-            assert api_function in refs(props["Integration"]["Uri"])
+            streams = (verb, path) in wiring.STREAMING_ROUTES  # tests/infra/test_streaming_api.py
+            assert (stream_function if streams else api_function) in refs(props["Integration"]["Uri"])
 
 
 def test_api_function_is_the_wiring_api_handler(template, stack):

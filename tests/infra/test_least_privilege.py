@@ -9,7 +9,7 @@ import pytest
 from ragline import wiring
 from tests.infra.cfn_helpers import as_list, refs
 
-ALL_SPECS = {**wiring.FUNCTIONS, **wiring.DEPLOY_FUNCTIONS}
+ALL_SPECS = {**wiring.FUNCTIONS, **wiring.STREAMING_FUNCTIONS, **wiring.DEPLOY_FUNCTIONS}
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 ENI = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
        "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
@@ -17,7 +17,7 @@ ENI = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:Descr
 
 
 def _function(stack, name):
-    if name in wiring.FUNCTIONS:
+    if name in wiring.FUNCTIONS or name in wiring.STREAMING_FUNCTIONS:
         return stack.functions[name]
     return stack.migrations.function
 
@@ -170,8 +170,10 @@ def test_function_settings_come_from_wiring_and_carry_no_secret(template, stack,
         expected.add("RAGLINE_REDIS_URL")
     if wiring.INGEST_START in uses:
         expected.add("RAGLINE_INGEST_STATE_MACHINE_ARN")
-    if name == "api":
+    if name in ("api", *wiring.STREAMING_FUNCTIONS):
         expected.add("RAGLINE_CORS_ALLOWED_ORIGINS")
+    if name in wiring.STREAMING_FUNCTIONS:  # the Lambda Web Adapter's settings (docs/streaming.md)
+        expected |= {"AWS_LAMBDA_EXEC_WRAPPER", "AWS_LWA_INVOKE_MODE", "AWS_LWA_PORT", "AWS_LWA_READINESS_CHECK_PATH"}
     assert set(variables) == expected
     assert variables["RAGLINE_FUNCTION"] == name
 

@@ -12,6 +12,7 @@ import pytest
 import requests
 from moto import mock_aws
 from ragline import services as ragline_services
+from ragline import wiring
 from ragline.models import document_id_for
 
 from tests.integration.query_fixtures import ApiClient, WsgiGateway, build_world, free_port

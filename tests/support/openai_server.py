@@ -17,6 +17,12 @@ parsing then run for real, so tests catch what a mock would hide.
   answers with that status and an OpenAI-style error body (429 with ``Retry-After``, others
   with it when asked);
   ``delay_next(seconds, times)`` sleeps before answering (past a client's timeout).
+- Scripted answers: ``reply_next(text, times)`` makes the next chat completions answer
+  ``text`` (e.g. a follow-up's rewritten query) instead of the grounded answer.
+- Slow streams: ``chunk_delay_s`` sleeps before each streamed chunk; ``stall_stream(after,
+  seconds)`` stalls the next stream after ``after`` chunks (a model that stops mid-answer).
+  ``streams`` records each stream: chunks sent, chunks planned, whether it was completed or
+  the client went away (``aborted``).
 - ``requests``: every request received, faulted or not, in order.
 
 Usage::
@@ -68,6 +74,14 @@ class RecordedRequest:
 
 
 @dataclass
+class StreamRecord:
+    planned: int
+    sent: int = 0
+    completed: bool = False
+    aborted: bool = False
+
+
+@dataclass
 class _Fault:
     status: int | None  # None: a delay, then the normal answer
     delay_s: float
@@ -91,6 +105,10 @@ class OpenAICompatibleServer:
         self.models = models
         self.requests: list[RecordedRequest] = []
         self._faults: deque[_Fault] = deque()
+        self._replies: deque[str] = deque()
+        self._stalls: deque[tuple[int, float]] = deque()
+        self.chunk_delay_s = 0.0
+        self.streams: list[StreamRecord] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._embedders: dict[int, HashEmbedder] = {}
@@ -138,6 +156,24 @@ class OpenAICompatibleServer:
         """The next ``times`` requests are answered normally, but only after ``seconds``."""
         with self._lock:
             self._faults.append(_Fault(None, seconds, None, times))
+
+    def reply_next(self, text: str, times: int = 1) -> None:
+        """The next ``times`` chat completions answer ``text`` (streamed word by word too)."""
+        with self._lock:
+            self._replies.extend([text] * times)
+
+    def stall_stream(self, after_chunks: int, seconds: float) -> None:
+        """The next stream sleeps ``seconds`` after sending ``after_chunks`` chunks."""
+        with self._lock:
+            self._stalls.append((after_chunks, seconds))
+
+    def _next_reply(self) -> str | None:
+        with self._lock:
+            return self._replies.popleft() if self._replies else None
+
+    def _next_stall(self) -> tuple[int, float] | None:
+        with self._lock:
+            return self._stalls.popleft() if self._stalls else None
 
     def requests_to(self, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == path]
@@ -255,7 +291,8 @@ def _handler_class(server: OpenAICompatibleServer) -> type[BaseHTTPRequestHandle
             if not isinstance(messages, list) or not messages:
                 return self._error(400, "'messages' must be a non-empty list.")
             prompt = "\n".join(_content_text(m.get("content")) for m in messages if isinstance(m, dict))
-            words = grounded_answer(prompt).split()
+            scripted = server._next_reply()
+            words = (scripted if scripted is not None else grounded_answer(prompt)).split()
             limit = body.get("max_completion_tokens") or body.get("max_tokens")
             finish = "length" if limit is not None and len(words) > int(limit) else "stop"
             words = words[: int(limit)] if limit is not None else words
@@ -300,16 +337,30 @@ def _handler_class(server: OpenAICompatibleServer) -> type[BaseHTTPRequestHandle
             )
 
         def _sse(self, chunks: Iterator[dict[str, Any]]) -> None:
+            planned = list(chunks)
+            record = StreamRecord(planned=len(planned))
+            stall = server._next_stall()
+            with server._lock:
+                server.streams.append(record)
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Connection", "close")  # HTTP/1.0: the stream ends when we close
             self.end_headers()
-            for chunk in chunks:
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            try:
+                for index, chunk in enumerate(planned):
+                    if stall is not None and index == stall[0] and server._closing.wait(stall[1]):
+                        return
+                    if server.chunk_delay_s and server._closing.wait(server.chunk_delay_s):
+                        return
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                    record.sent += 1
+                self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
-            self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
+                record.completed = True
+            except (BrokenPipeError, ConnectionResetError):
+                record.aborted = True  # the client closed the stream: stop generating
 
     return Handler
 

@@ -24,6 +24,9 @@ class RouteRule:
     method: str  # GET, POST, PUT, DELETE
     path: str  # API Gateway style: /documents/{document_id}
     role: Role  # the least role allowed; Role.public needs no token
+    # Answers as server-sent events with `Accept: text/event-stream` (ragline.api.sse): on AWS
+    # the `api_stream` function serves it with API Gateway's STREAM transfer mode.
+    streams: bool = False
 
     @cached_property
     def pattern(self) -> re.Pattern[str]:
@@ -40,7 +43,7 @@ class RouteRule:
 ROUTES: tuple[RouteRule, ...] = (
     RouteRule("GET", "/health", Role.public),
     RouteRule("GET", "/openapi.json", Role.reader),
-    RouteRule("POST", "/query", Role.reader),
+    RouteRule("POST", "/query", Role.reader, streams=True),
     RouteRule("GET", "/search", Role.reader),
     RouteRule("POST", "/feedback", Role.reader),
     RouteRule("GET", "/documents", Role.reader),
@@ -53,9 +56,16 @@ ROUTES: tuple[RouteRule, ...] = (
     RouteRule("DELETE", "/admin/collections/{collection}/groups/{group}", Role.admin),
     RouteRule("GET", "/admin/audit", Role.admin),
     RouteRule("GET", "/insights", Role.admin),
+    RouteRule("POST", "/conversations", Role.reader),
+    RouteRule("GET", "/conversations", Role.reader),
+    RouteRule("GET", "/conversations/{conversation_id}", Role.reader),
+    RouteRule("DELETE", "/conversations/{conversation_id}", Role.reader),
+    RouteRule("POST", "/conversations/{conversation_id}/messages", Role.reader, streams=True),
+    RouteRule("POST", "/conversations/{conversation_id}/messages/{message_id}/feedback", Role.reader),
 )
 
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset((r.method, r.path) for r in ROUTES if r.is_public)
+STREAMING_ROUTES: tuple[tuple[str, str], ...] = tuple((r.method, r.path) for r in ROUTES if r.streams)
 METHODS: tuple[str, ...] = tuple(sorted({rule.method for rule in ROUTES}))
 
 

@@ -466,3 +466,7 @@ def _unexpected(exc: Exception) -> Response:
 def _no_route(exc: Exception) -> Response:
     event = app.current_event
     return error_response(404, "not_found", f"No route {event.http_method} {event.path}; see GET /openapi.json.")
+
+
+# The conversation routes register themselves on `app` (imported last: they use the helpers above).
+from ragline.api import conversations as _conversation_routes  # noqa: E402,F401

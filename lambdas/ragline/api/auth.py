@@ -48,3 +48,18 @@ def tenant_of(event: Mapping[str, Any]) -> str:
             "(letters, digits, '.', '_' and '-', up to 128 characters)."
         )
     return tenant
+
+
+USER_CLAIM = "sub"
+
+
+def user_of(event: Mapping[str, Any]) -> str:
+    """The signed-in caller's user id (the token's ``sub``), or `UnauthorizedError`.
+    Conversations belong to it: ids of other users' conversations are worthless to a caller."""
+    tenant_of(event)  # a user always acts within a tenant; the same checks and messages
+    user = claims_of(event).get(USER_CLAIM)
+    if not isinstance(user, str) or not user or len(user) > 256:
+        raise UnauthorizedError(
+            f"Your token has no usable {USER_CLAIM} claim (the user id); sign in again."
+        )
+    return user

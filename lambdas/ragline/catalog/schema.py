@@ -39,6 +39,7 @@ from sqlalchemy import (
     Table,
     Unicode,
     text,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -210,4 +211,46 @@ audit_events = Table(
     Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint(_in("action", AUDIT_ACTIONS), name="action"),
     Index("ix_audit_events_tenant_created_at", "tenant", "created_at"),
+)
+
+# -- conversations (migration 0003_conversations) ------------------------------------------
+
+USER_LENGTH = 256  # the token's `sub` (a uuid on Cognito)
+TITLE_LENGTH = 200
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Unicode(ID_LENGTH), primary_key=True),
+    Column("tenant", Unicode(TENANT_LENGTH), nullable=False),
+    Column("user_id", Unicode(USER_LENGTH), nullable=False),
+    Column("title", Unicode(TITLE_LENGTH), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    # A user's conversations, most recently active first (keyset pagination).
+    Index("ix_conversations_tenant_user_updated", "tenant", "user_id", "updated_at", "id"),
+)
+
+conversation_messages = Table(
+    "conversation_messages",
+    metadata,
+    Column("id", Unicode(ID_LENGTH), primary_key=True),
+    Column("conversation_id", Unicode(ID_LENGTH), ForeignKey("conversations.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("query_id", Unicode(ID_LENGTH)),  # the query log entry of the answer
+    Column("question", Unicode(QUESTION_LENGTH), nullable=False),
+    Column("standalone_query", Unicode(QUESTION_LENGTH), nullable=False),
+    Column("answer", Unicode(), nullable=False),
+    Column("citations", Unicode(), nullable=False),  # JSON array of Citation objects
+    Column("answer_type", Unicode(32), nullable=False),
+    Column("model", Unicode(128)),
+    Column("prompt_tokens", Integer),
+    Column("completion_tokens", Integer),
+    Column("latency_ms", Unicode(), nullable=False),  # JSON object: total + per stage
+    Column("cached", Boolean, nullable=False),
+    Column("rating", Unicode(8)),
+    Column("feedback_comment", Unicode(COMMENT_LENGTH)),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint(_in("rating", RATINGS), name="rating"),
+    UniqueConstraint("conversation_id", "position"),
 )

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import replace
-from typing import Callable, Sequence
+from dataclasses import dataclass, replace
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 
 from pydantic import BaseModel, ValidationError
 
@@ -30,13 +30,61 @@ from ragline.query.answer import (
     map_citations,
     select_sources,
 )
+from ragline.query.followup import Turn, history_text
 from ragline.query.retrieval import Retriever, Timer
 from ragline.query.second_stage import Ranked
 from ragline.query.schemas import Citation, QueryRequest, QueryResponse, SearchHit, SearchResponse, Usage
+from ragline.query.streaming import CitationStream, extractive_pieces
 
 logger = logging.getLogger(__name__)
 
 EMPTY_ANSWER = "The model returned no answer. Try rephrasing the question."
+# Before the sources in a follow-up's prompt: the answerer sees the recent turns too.
+CONVERSATION_PREAMBLE = "Conversation so far (for context; answer only from the sources):\n{history}\n\n"
+
+
+@dataclass(frozen=True)
+class ConversationContext:
+    """What a follow-up adds to a question: the query retrieval uses instead of the question,
+    and the recent turns the answerer sees."""
+
+    standalone_query: str
+    turns: tuple[Turn, ...] = ()
+
+
+@dataclass(frozen=True)
+class StartEvent:
+    """First of every answer: what retrieval searches for (the question, or a follow-up's
+    standalone query), so a client can show "searched for: …" while the answer is written."""
+
+    standalone_query: str
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """Answer text, in the order produced (citations already validated and renumbered)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class CitationsEvent:
+    citations: list[Citation]
+
+
+@dataclass(frozen=True)
+class DoneEvent:
+    response: QueryResponse
+
+
+AnswerEvent = StartEvent | TokenEvent | CitationsEvent | DoneEvent
+
+
+def _final(events: Iterable[AnswerEvent]) -> QueryResponse:
+    for event in events:
+        if isinstance(event, DoneEvent):
+            return event.response
+    raise AssertionError("answer_events ended without a DoneEvent")
 
 
 class CachedAnswer(BaseModel):
@@ -152,10 +200,24 @@ class QueryService:
 
     # ---------------------------------------------------------------------------------- ask
 
-    def cache_key(self, tenant: str, request: QueryRequest, collections: Sequence[str] | None = None) -> str:
+    def cache_key(
+        self,
+        tenant: str,
+        request: QueryRequest,
+        context: "ConversationContext | None" = None,
+        collections: Sequence[str] | None = None,
+    ) -> str:
+        """The answer cache key. A follow-up's answer depends on the turns the answerer saw
+        and the standalone query retrieval used, so both join the question in its key; a
+        conversation's first question shares the entry of the same question on /query. The
+        caller's collection set is part of it: callers who read different collections never
+        share an answer."""
+        question = request.question
+        if context is not None and context.turns:
+            question = "\u241e".join([question, context.standalone_query, history_text(context.turns)])
         return answer_key(
             tenant=tenant,
-            question=request.question,
+            question=question,
             mode=request.mode,
             top_k=request.top_k,
             document_ids=request.document_ids,
@@ -166,9 +228,15 @@ class QueryService:
             collections=collections,
         )
 
-    def ask(self, tenant: str, request: QueryRequest, collections: Sequence[str] | None = None) -> QueryResponse:
-        """The full answer (what the API returns), from ``collections`` only when given."""
-        return self._ask(tenant, request, on_delta=None, collections=collections)
+    def ask(
+        self,
+        tenant: str,
+        request: QueryRequest,
+        context: "ConversationContext | None" = None,
+        collections: Sequence[str] | None = None,
+    ) -> QueryResponse:
+        """The full answer (what the JSON API returns), from ``collections`` only when given."""
+        return _final(self.answer_events(tenant, request, context, stream=False, collections=collections))
 
     def ask_stream(
         self,
@@ -177,48 +245,65 @@ class QueryService:
         on_delta: Callable[[str], None],
         collections: Sequence[str] | None = None,
     ) -> QueryResponse:
-        """Like `ask`, calling ``on_delta`` with text as the model writes it (for the CLI).
+        """Like `ask`, calling ``on_delta`` with text as the model writes it (the CLI)."""
+        events = self.answer_events(tenant, request, collections=collections)
+        for event in events:
+            if isinstance(event, TokenEvent):
+                on_delta(event.text)
+            elif isinstance(event, DoneEvent):
+                return event.response
+        raise AssertionError("answer_events ended without a DoneEvent")
 
-        Streamed text cannot be renumbered after it was shown, so here citations keep the
-        numbers of the prompt's sources (invented ones are still dropped from the returned
-        answer and its citations); a cached answer is delivered as one delta.
-        """
-        return self._ask(tenant, request, on_delta=on_delta, collections=collections)
-
-    def _ask(
+    def answer_events(
         self,
         tenant: str,
         request: QueryRequest,
-        on_delta: Callable[[str], None] | None,
+        context: "ConversationContext | None" = None,
+        *,
+        stream: bool = True,
         collections: Sequence[str] | None = None,
-    ) -> QueryResponse:
+    ) -> Iterator[AnswerEvent]:
+        """The one answer path: `StartEvent`, `TokenEvent`s as text is produced, then
+        `CitationsEvent`, then `DoneEvent` with the whole response. ``stream=False`` asks the
+        model for the whole answer in one call (usage is always counted then) and yields it as
+        one token. Only ``collections`` are searched when given (the caller's readable set).
+
+        A cached answer comes as one token at once; an extractive one a sentence at a time.
+        Closing the generator early (a client that disconnected) closes the model's stream,
+        and nothing is cached or logged for the unfinished answer.
+        """
         timer = Timer()
+        yield StartEvent(context.standalone_query if context else request.question)
         with timer.stage("cache_lookup"):
-            key = self.cache_key(tenant, request, collections)
+            key = self.cache_key(tenant, request, context, collections)
             cached = self._cached(key)
         if cached is not None:
             result, cache_hit = cached, True
-            if on_delta:
-                on_delta(result.answer)
+            yield TokenEvent(result.answer)
         else:
-            result, cache_hit = self._compute(tenant, request, timer, on_delta, collections), False
+            computed = self._compute(tenant, request, context, timer, stream, collections)
+            result = yield from computed
+            cache_hit = False
             if result.answer:
                 with timer.stage("cache_store"):
                     self.cache.set(key, result.model_dump_json(), self.answer_ttl_s)
+        yield CitationsEvent(result.citations)
 
         query_id = str(uuid.uuid4())
         with timer.stage("log"):
             self._log(tenant, request, query_id, result, cache_hit, timer)
         latency = {**timer.stages, "total": timer.total_ms()}
-        return QueryResponse(
-            query_id=query_id,
-            answer=result.answer,
-            answer_type=result.answer_type,  # type: ignore[arg-type]
-            citations=result.citations,
-            cached=cache_hit,
-            latency_ms=latency,
-            model=result.model,
-            usage=result.usage,
+        yield DoneEvent(
+            QueryResponse(
+                query_id=query_id,
+                answer=result.answer,
+                answer_type=result.answer_type,  # type: ignore[arg-type]
+                citations=result.citations,
+                cached=cache_hit,
+                latency_ms=latency,
+                model=result.model,
+                usage=result.usage,
+            )
         )
 
     def _cached(self, key: str) -> CachedAnswer | None:
@@ -235,13 +320,17 @@ class QueryService:
         self,
         tenant: str,
         request: QueryRequest,
+        context: "ConversationContext | None",
         timer: Timer,
-        on_delta: Callable[[str], None] | None,
+        stream: bool,
         collections: Sequence[str] | None = None,
-    ) -> CachedAnswer:
+    ) -> Generator[TokenEvent, None, CachedAnswer]:
+        """Retrieve with the standalone query, answer, and note the best passage's score
+        (insights list low-scoring questions as unanswered)."""
+        search_text = context.standalone_query if context else request.question
         ranked = self.retriever.retrieve(
             tenant,
-            request.question,
+            search_text,
             mode=request.mode,
             limit=request.top_k,
             document_ids=request.document_ids,
@@ -249,57 +338,58 @@ class QueryService:
             collections=collections,
             timer=timer,
         )
-        return self._answer(request, ranked, timer, on_delta).model_copy(
-            update={"top_score": max((float(hit.score) for hit in ranked.hits), default=None)}
-        )
+        result = yield from self._answer(request, search_text, ranked, context, timer, stream)
+        return result.model_copy(update={"top_score": max((float(hit.score) for hit in ranked.hits), default=None)})
 
     def _answer(
         self,
         request: QueryRequest,
+        search_text: str,
         ranked: Ranked,
+        context: "ConversationContext | None",
         timer: Timer,
-        on_delta: Callable[[str], None] | None,
-    ) -> CachedAnswer:
+        stream: bool,
+    ) -> Generator[TokenEvent, None, CachedAnswer]:
         hits = ranked.hits
         if not hits:
-            if on_delta:
-                on_delta(NO_HITS_ANSWER)
+            yield TokenEvent(NO_HITS_ANSWER)
             return CachedAnswer(answer=NO_HITS_ANSWER, answer_type="extractive", citations=[])
         sources = select_sources(hits, self.context_token_budget)
         if self.llm is None:
             with timer.stage("answer"):
-                cited = extractive_answer(request.question, sources, boilerplate=ranked.boilerplate)
-            if on_delta:
-                on_delta(cited.text)
+                cited = extractive_answer(search_text, sources, boilerplate=ranked.boilerplate)
+            for piece in extractive_pieces(cited.text):
+                yield TokenEvent(piece)
             return CachedAnswer(
                 answer=cited.text,
                 answer_type="extractive",
-                citations=to_citations(cited, request.question),
+                citations=to_citations(cited, search_text),
             )
-        return self._generate(request.question, sources, timer, on_delta)
+        return (yield from self._generate(request.question, sources, context, timer, stream))
 
     def _generate(
         self,
         question: str,
         sources: list[Source],
+        context: "ConversationContext | None",
         timer: Timer,
-        on_delta: Callable[[str], None] | None,
-    ) -> CachedAnswer:
+        stream: bool,
+    ) -> Generator[TokenEvent, None, CachedAnswer]:
         assert self.llm is not None
         system, user = build_prompt(question, sources)
+        if context is not None and context.turns:
+            user = CONVERSATION_PREAMBLE.format(history=history_text(context.turns)) + user
         with timer.stage("llm"):
-            if on_delta is None:
+            if not stream:
                 completion = self.llm.complete(system, user, self.llm_max_tokens)
-                text, usage = completion.text, Usage(
+                cited = map_citations(completion.text, sources, renumber=True)
+                usage: Usage | None = Usage(
                     prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens
                 )
+                if cited.text:
+                    yield TokenEvent(cited.text)
             else:
-                parts: list[str] = []
-                for delta in self.llm.stream(system, user, self.llm_max_tokens):
-                    parts.append(delta)
-                    on_delta(delta)
-                text, usage = "".join(parts), None
-        cited = map_citations(text, sources, renumber=on_delta is None)
+                cited, usage = yield from self._stream_model(system, user, sources)
         if cited.invalid:
             logger.warning(
                 "answer cited sources that do not exist; dropped them",
@@ -309,6 +399,8 @@ class QueryService:
             # The model cited nothing: still show what it was given, so the answer can be checked.
             logger.warning("answer cites no source; returning the sources it was given")
             cited = replace(cited, citations=[(source.number, source) for source in sources])
+        if not cited.text:
+            yield TokenEvent(EMPTY_ANSWER)
         return CachedAnswer(
             answer=cited.text or EMPTY_ANSWER,
             answer_type="generated",
@@ -316,6 +408,36 @@ class QueryService:
             model=self.llm.model,
             usage=usage,
         )
+
+    def _stream_model(
+        self, system: str, user: str, sources: list[Source]
+    ) -> Generator[TokenEvent, None, tuple[CitedAnswer, Usage | None]]:
+        """Model deltas with their citations renumbered as they stream (`CitationStream`);
+        the model's stream is closed however this generator ends."""
+        assert self.llm is not None
+        renumbered = CitationStream(sources)
+        deltas = self.llm.stream(system, user, self.llm_max_tokens)
+        try:
+            while True:
+                try:
+                    delta = next(deltas)
+                except StopIteration as end:
+                    reported = end.value
+                    break
+                text = renumbered.feed(delta)
+                if text:
+                    yield TokenEvent(text)
+        finally:
+            close = getattr(deltas, "close", None)
+            if close:
+                close()
+        rest, cited = renumbered.finish()
+        if rest:
+            yield TokenEvent(rest)
+        usage = None
+        if reported is not None:
+            usage = Usage(prompt_tokens=reported.prompt_tokens, completion_tokens=reported.completion_tokens)
+        return cited, usage
 
     def _log(
         self,
