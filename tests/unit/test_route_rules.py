@@ -29,6 +29,13 @@ EXPECTED_ROLES = {
     ("DELETE", "/admin/collections/{collection}/groups/{group}"): "admin",
     ("GET", "/admin/audit"): "admin",
     ("GET", "/insights"): "admin",
+    # conversations: a signed-in reader's own (another user's is a 404, tests/integration/test_conversations.py)
+    ("POST", "/conversations"): "reader",
+    ("GET", "/conversations"): "reader",
+    ("GET", "/conversations/{conversation_id}"): "reader",
+    ("DELETE", "/conversations/{conversation_id}"): "reader",
+    ("POST", "/conversations/{conversation_id}/messages"): "reader",
+    ("POST", "/conversations/{conversation_id}/messages/{message_id}/feedback"): "reader",
 }
 
 
