@@ -34,6 +34,11 @@ VENV_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "r
 LOCAL_ONLY_MODULES = {"ragline.index.edge_index"}  # Qdrant's in-process engine (qdrant-edge-py)
 
 
+def clean_env(**extra: str) -> dict[str, str]:
+    """No PYTHONPATH or virtual environment of the caller leaks into the runtime environment."""
+    return {"PATH": os.environ["PATH"], "HOME": str(Path.home()), **extra}
+
+
 def _lock_profiles() -> dict[str, tuple[str, ...]]:
     spec = importlib.util.spec_from_file_location("ragline_locks", LOCKS / "lock.py")
     module = importlib.util.module_from_spec(spec)
@@ -117,7 +122,7 @@ def runtime_venv() -> Path:
         try:
             subprocess.run([sys.executable, "-m", "venv", str(building)], check=True)
             subprocess.run([str(building / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                            "--disable-pip-version-check", "-r", str(lock)], check=True)
+                            "--disable-pip-version-check", "-r", str(lock)], check=True, env=clean_env())
             # We only ever run `bin/python -m ...`, which works from the moved folder; a rename
             # is atomic, so concurrent sessions never see half an environment.
             building.rename(venv)
@@ -132,7 +137,8 @@ def runtime_venv() -> Path:
 def test_the_runtime_lock_is_complete(runtime_venv):
     """pip, resolving the lock afresh, adds nothing to it: the layer gets exactly these."""
     listed = subprocess.run([str(runtime_venv / "bin" / "python"), "-m", "pip", "list", "--format=json",
-                             "--disable-pip-version-check"], check=True, capture_output=True, text=True).stdout
+                             "--disable-pip-version-check"], check=True, capture_output=True, text=True,
+                            env=clean_env()).stdout
     installed = {normalize(p["name"]): p["version"] for p in json.loads(listed)}
     installed = {name: v for name, v in installed.items() if name not in {"pip", "setuptools", "wheel"}}
     assert installed == pins(LOCKS / "runtime.txt")
@@ -143,15 +149,15 @@ def test_the_runtime_group_imports_every_lambda_handler(runtime_venv, tmp_path):
     modules = sorted(
         ".".join(path.relative_to(lambdas).with_suffix("").parts).removesuffix(".__init__")
         for package in ("handlers", "ragline") for path in (lambdas / package).rglob("*.py")
-        if "migrations" not in path.parts
+        if "migrations" not in path.parts and path.name != "__main__.py"  # scripts run on import
     )
     modules = [m for m in modules if m not in LOCAL_ONLY_MODULES]
     assert "handlers.api" in modules and "handlers.embed_and_index" in modules
     code = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\nprint(len(sys.argv) - 1)"
     # Only the Lambda asset on the path (as in /var/task), run from elsewhere: nothing of the
     # repository, the shared venv or the local stack can leak in.
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(lambdas), "AWS_DEFAULT_REGION": "us-east-1",
-           "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Ragline"}
+    env = clean_env(PYTHONPATH=str(lambdas), AWS_DEFAULT_REGION="us-east-1",
+                    POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_NAMESPACE="Ragline")
     result = subprocess.run([str(runtime_venv / "bin" / "python"), "-c", code, *modules], cwd=tmp_path,
                             env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
