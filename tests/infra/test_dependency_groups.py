@@ -34,9 +34,14 @@ VENV_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "r
 LOCAL_ONLY_MODULES = {"ragline.index.edge_index"}  # Qdrant's in-process engine (qdrant-edge-py)
 
 
+LEAKY_VARIABLES = {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV"}
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """No PYTHONPATH or virtual environment of the caller leaks into the runtime environment."""
-    return {"PATH": os.environ["PATH"], "HOME": str(Path.home()), **extra}
+    """The caller's environment (certificates, proxies) without what would leak its packages
+    into the runtime environment (its PYTHONPATH, its virtual environment)."""
+    kept = {key: value for key, value in os.environ.items() if key not in LEAKY_VARIABLES}
+    return {**kept, "PYTHONNOUSERSITE": "1", **extra}
 
 
 def _lock_profiles() -> dict[str, tuple[str, ...]]:
@@ -121,8 +126,10 @@ def runtime_venv() -> Path:
         building = Path(tempfile.mkdtemp(prefix="building-", dir=VENV_CACHE))
         try:
             subprocess.run([sys.executable, "-m", "venv", str(building)], check=True)
-            subprocess.run([str(building / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                            "--disable-pip-version-check", "-r", str(lock)], check=True, env=clean_env())
+            uv = Path(sys.executable).parent / "uv"  # the Makefile's installer, when there
+            install = ([str(uv), "pip", "install", "--quiet", "--python", str(building / "bin" / "python")]
+                       if uv.exists() else [str(building / "bin" / "python"), "-m", "pip", "install", "--quiet"])
+            subprocess.run([*install, "-r", str(lock)], check=True, env=clean_env())
             # We only ever run `bin/python -m ...`, which works from the moved folder; a rename
             # is atomic, so concurrent sessions never see half an environment.
             building.rename(venv)
