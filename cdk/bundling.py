@@ -7,7 +7,7 @@ architecture, whatever machine runs the synth. requirements/runtime.txt is the l
 pyproject.toml's `runtime` group and nothing else (no local stack, CDK or test packages), so
 the layer holds exactly what the handlers import, at the versions the tests ran. The result is
 trimmed (test suites, type stubs, byte code compiled for the wrong Python) to stay under
-Lambda's 250 MiB limit for a function and its layers (≈195 MiB measured for arm64).
+Lambda's 250 MiB limit for a function and its layers (171 MiB measured for arm64).
 
 CDK only bundles when the stack is selected for bundling: tests pass
 ``{"aws:cdk:bundling-stacks": []}`` and get the unbundled source folder instead.
