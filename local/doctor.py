@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ragline.wiring import REPO_ROOT
@@ -142,13 +143,17 @@ def store_checks(embedder: str, home: Path) -> list[Check]:
                                "" if ok else fix, required=True)
     edge = _importable("qdrant_edge")
     web = REPO_ROOT / "frontend" / "out" / "index.html"
+    if not PYPROJECT.exists():  # an installed package: the web app lives in a source checkout
+        web_check = Check("web app", None, "not in an installed package", "a source checkout's `make dev` builds and serves it")
+    else:
+        web_check = Check("web app", web.exists() or None, f"{'built' if web.exists() else 'not built'} ({web.parent})",
+                          "" if web.exists() else "make web   (only `ragline dev` serves it)")
     return [
         embedder_check,
         Check("vector index", edge, f"Qdrant's engine in-process (qdrant-edge) at {home / 'qdrant'}",
               "" if edge else "pip install .", required=True),
         Check("catalog", True, f"SQLite at {home / 'catalog.db'}"),
-        Check("web app", web.exists() or None, f"{'built' if web.exists() else 'not built'} ({web.parent})",
-              "" if web.exists() else "make web   (only `ragline dev` serves it)"),
+        web_check,
     ]
 
 
@@ -245,7 +250,8 @@ def run(embedder: str, home: Path, console: Console) -> int:
         table = Table("", "", "", "fix", title=title, title_justify="left", show_header=False, expand=False)
         for check in section:
             mark = MARKS[check.ok] if check.ok is not False or check.required else "[yellow]missing[/]"
-            table.add_row(check.name, mark, check.detail, f"[cyan]{check.fix}[/]" if check.fix else "")
+            # Details and fixes hold brackets ('.[minilm]') that rich would take for markup.
+            table.add_row(check.name, mark, escape(check.detail), f"[cyan]{escape(check.fix)}[/]" if check.fix else "")
         console.print(table)
     failed = [check.name for section in sections.values() for check in section if check.failed]
     if failed:

