@@ -1,11 +1,13 @@
 """The Lambda dependencies layer, built locally with pip: no Docker.
 
 `pip install --platform manylinux_*_<arch> --implementation cp --python-version 3.12
---only-binary=:all: --target <out>/python` fetches the wheels Lambda's Python 3.12 runtime
-(Amazon Linux 2023, glibc 2.34) can load, for the functions' architecture, whatever machine
-runs the synth. Transitive versions are held to ../requirements.lock. The result is trimmed
-(test suites, type stubs, byte code compiled for the wrong Python) to stay well under Lambda's
-250 MiB limit for a function and its layers.
+--only-binary=:all: --target <out>/python -r requirements/runtime.txt` fetches the wheels
+Lambda's Python 3.12 runtime (Amazon Linux 2023, glibc 2.34) can load, for the functions'
+architecture, whatever machine runs the synth. requirements/runtime.txt is the lock of
+pyproject.toml's `runtime` group and nothing else (no local stack, CDK or test packages), so
+the layer holds exactly what the handlers import, at the versions the tests ran. The result is
+trimmed (test suites, type stubs, byte code compiled for the wrong Python) to stay under
+Lambda's 250 MiB limit for a function and its layers (171 MiB measured for arm64).
 
 CDK only bundles when the stack is selected for bundling: tests pass
 ``{"aws:cdk:bundling-stacks": []}`` and get the unbundled source folder instead.
@@ -27,8 +29,7 @@ from constructs import Construct
 
 from ragline.wiring import REPO_ROOT
 
-REQUIREMENTS = REPO_ROOT / "lambdas" / "requirements.txt"
-LOCK_FILE = REPO_ROOT / "requirements.lock"
+REQUIREMENTS = REPO_ROOT / "requirements" / "runtime.txt"  # the `runtime` group, locked
 PYTHON_VERSION = "3.12"
 # Lambda's python3.12 runtime runs on Amazon Linux 2023 (glibc 2.34): any of these wheels load.
 MANYLINUX_TAGS = ("manylinux_2_34", "manylinux_2_28", "manylinux_2_17", "manylinux2014")
@@ -41,12 +42,7 @@ TRIM_SUFFIXES = (".pyi", ".pyc")
 Runner = Callable[[Sequence[str]], None]
 
 
-def pip_command(
-    target: Path,
-    architecture: str,
-    requirements: Path = REQUIREMENTS,
-    constraints: Path | None = LOCK_FILE,
-) -> list[str]:
+def pip_command(target: Path, architecture: str, requirements: Path = REQUIREMENTS) -> list[str]:
     """The pip invocation that installs the layer's packages for Lambda into ``target``."""
     arch = PIP_ARCH[architecture]
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile"]
@@ -59,8 +55,6 @@ def pip_command(
         "--target", str(target),
         "-r", str(requirements),
     ]
-    if constraints is not None and constraints.exists():
-        command += ["-c", str(constraints)]
     return command
 
 
@@ -84,35 +78,30 @@ def trim(root: Path) -> int:
 class PipLayerBundling:
     """ILocalBundling: jsii calls ``try_bundle(output_dir, options)`` positionally."""
 
-    def __init__(self, architecture: str, requirements: Path = REQUIREMENTS,
-                 constraints: Path | None = LOCK_FILE, runner: Runner = _run) -> None:
+    def __init__(self, architecture: str, requirements: Path = REQUIREMENTS, runner: Runner = _run) -> None:
         self.architecture = architecture
         self.requirements = requirements
-        self.constraints = constraints
         self.runner = runner
 
     def try_bundle(self, output_dir: str, options: BundlingOptions | None = None) -> bool:
         target = Path(output_dir) / "python"  # Lambda puts /opt/python on sys.path
-        self.runner(pip_command(target, self.architecture, self.requirements, self.constraints))
+        self.runner(pip_command(target, self.architecture, self.requirements))
         size = trim(target)
         if size > MAX_LAYER_BYTES:
             raise RuntimeError(
                 f"dependencies layer is {size / 2**20:.0f} MiB unzipped, above the "
                 f"{MAX_LAYER_BYTES / 2**20:.0f} MiB budget (Lambda allows 250 MiB for code and "
-                f"layers together): trim {self.requirements}"
+                f"layers together): trim the `runtime` group in pyproject.toml"
             )
         return True
 
 
-def layer_asset_hash(architecture: str, requirements: Path = REQUIREMENTS,
-                     constraints: Path | None = LOCK_FILE) -> str:
+def layer_asset_hash(architecture: str, requirements: Path = REQUIREMENTS) -> str:
     """The layer's identity: what pip is asked for and for which platform. The same for every
     environment, so one synth bundles it once."""
     digest = hashlib.sha256()
     digest.update(f"{architecture}|{PYTHON_VERSION}|{'|'.join(MANYLINUX_TAGS)}|".encode())
     digest.update(requirements.read_bytes())
-    if constraints is not None and constraints.exists():
-        digest.update(constraints.read_bytes())
     return digest.hexdigest()
 
 
@@ -124,7 +113,7 @@ def dependencies_layer(scope: Construct, construct_id: str, architecture: lambda
     return lambda_.LayerVersion(
         scope,
         construct_id,
-        description=f"Ragline runtime dependencies (lambdas/requirements.txt) for Python "
+        description=f"Ragline runtime dependencies (requirements/runtime.txt) for Python "
         f"{PYTHON_VERSION} on {arch}",
         compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
         compatible_architectures=[architecture],

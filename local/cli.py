@@ -9,6 +9,7 @@
     ragline reconcile           repair drift between bucket, catalog and index (the "sync")
     ragline demo                all of it in one go: start, ingest a sample corpus, ask, stop
     ragline eval QNA.csv        score retrieval and answers on your own questions
+    ragline doctor              what is installed and reachable, with a fix for each missing piece
 
 Commands other than `dev` and `demo` use a running `ragline dev` when there is one, and
 otherwise start the same stack from the same RAGLINE_HOME for their own duration: documents
@@ -37,13 +38,18 @@ from ragline.pipeline import STEPS
 from ragline.wiring import REPO_ROOT
 from ragline_local.commands import eval as eval_command
 from ragline_local import chat
+from ragline_local import doctor
 from ragline_local.client import SUPPORTED_SUFFIXES, ApiError, InputError, RaglineClient, plan_uploads
 from ragline_local.commands import reconcile
 from ragline_local.runtime import DevStack, LocalConfig, StackError, running_stack, free_port
 
 console = Console()
 HOME = Path(os.environ.get("RAGLINE_HOME", ".ragline"))
-SAMPLE_CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "ntsb"
+# The workspace's sample corpus: beside the checkout, or beside the current folder when the
+# package is installed (`pip install .` run from a clone).
+SAMPLE_CORPUS = next((root.parent / "shared" / "corpora" / "ntsb" for root in (REPO_ROOT, Path.cwd())
+                      if (root.parent / "shared" / "corpora" / "ntsb").is_dir()),
+                     REPO_ROOT.parent / "shared" / "corpora" / "ntsb")
 SAMPLE_QUESTION = "What happened to the airplane's landing gear, and what was the probable cause?"
 
 
@@ -62,7 +68,9 @@ def default_embedder() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ragline", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"ragline {doctor.ragline_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("doctor", help="what is installed and reachable, with a fix for each missing piece")
     dev = sub.add_parser("dev", help="start the local stack and serve until Ctrl-C")
     _stack_options(dev)
     demo = sub.add_parser("demo", help="start, ingest a sample corpus, answer a question, stop")
@@ -184,8 +192,13 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    return doctor.run(default_embedder(), HOME, console)
+
+
 COMMANDS = {"dev": cmd_dev, "demo": cmd_demo, "ingest": cmd_ingest, "documents": cmd_documents,
             "ask": cmd_ask, "search": cmd_search, "eval": eval_command.cmd_eval, "chat": chat.cmd_chat,
+            "doctor": cmd_doctor,
             "reconcile": lambda args: reconcile.command(args, _running_endpoints(), console)}
 
 

@@ -11,7 +11,10 @@ from typing import Any
 from ragline.access import routes as _route_rules
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-STATEMACHINES_DIR = REPO_ROOT / "statemachines"
+# A source checkout keeps the ASL files at the top; an installed wheel carries them inside the
+# package (pyproject.toml maps statemachines/ to ragline.statemachines).
+_PACKAGED_STATEMACHINES = Path(__file__).resolve().parent / "statemachines"
+STATEMACHINES_DIR = _PACKAGED_STATEMACHINES if _PACKAGED_STATEMACHINES.is_dir() else REPO_ROOT / "statemachines"
 
 
 @dataclass(frozen=True)

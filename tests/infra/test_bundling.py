@@ -1,40 +1,21 @@
-"""The dependencies layer: built by pip for Lambda's platform without Docker, from pinned
-requirements that agree with requirements.lock."""
+"""The dependencies layer: built by pip for Lambda's platform without Docker, from the lock of
+pyproject.toml's `runtime` group (what that lock holds is checked in test_dependency_groups.py)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from ragline_cdk import bundling
-
-FORBIDDEN = {"torch", "moto", "qdrant-edge-py", "aws-cdk-lib", "constructs", "cdk-nag",
-             "cdk-monitoring-constructs", "cfn-lint", "pytest"}
-REQUIRED = {"boto3", "aws-lambda-powertools", "aws-xray-sdk", "pydantic", "pydantic-settings",
-            "openai", "qdrant-client", "redis", "pymssql", "sqlalchemy", "alembic", "tenacity",
-            "pypdfium2", "python-docx", "beautifulsoup4", "lxml",
-            "markdown-it-py", "charset-normalizer", "regex"}
+from ragline.wiring import REPO_ROOT
 
 
-def _pins(path: Path) -> dict[str, str]:
-    pins = {}
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[^\]]*\])?==(\S+)", line)
-        assert match, f"{path.name}: {line!r} is not pinned with =="
-        pins[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(3)
-    return pins
-
-
-def test_layer_requirements_are_pinned_to_the_lock_file():
-    requirements = _pins(bundling.REQUIREMENTS)
-    lock = _pins(bundling.LOCK_FILE)
-    assert set(requirements) == REQUIRED
-    assert not set(requirements) & FORBIDDEN
-    for name, version in requirements.items():
-        assert lock.get(name) == version, f"{name}=={version} but requirements.lock has {lock.get(name)}"
+def test_the_layer_installs_the_runtime_lock_and_nothing_else(tmp_path):
+    assert bundling.REQUIREMENTS == REPO_ROOT / "requirements" / "runtime.txt"
+    command = bundling.pip_command(tmp_path / "python", "arm64")
+    assert [command[i + 1] for i, arg in enumerate(command) if arg in ("-r", "-c", "--requirement")] == [
+        str(bundling.REQUIREMENTS)
+    ]
+    assert not any(arg.startswith("-e") or arg.endswith((".toml", ".in")) for arg in command)
 
 
 def test_pip_installs_wheels_for_lambdas_platform(tmp_path):
@@ -46,7 +27,6 @@ def test_pip_installs_wheels_for_lambdas_platform(tmp_path):
     assert "--only-binary=:all:" in command and "--no-compile" in command
     assert command[command.index("--target") + 1] == str(tmp_path / "python")
     assert command[command.index("-r") + 1] == str(bundling.REQUIREMENTS)
-    assert command[command.index("-c") + 1] == str(bundling.LOCK_FILE)
     assert "x86_64" in " ".join(bundling.pip_command(tmp_path, "x86_64"))
 
 
