@@ -14,7 +14,8 @@ PIP := $(UV) pip install --quiet --python $(PY)
 FIND_LINKS = $$(links=$$(python3 -m pip config get global.find-links 2>/dev/null) && echo "--find-links $$links")
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_VALIDATION := false
-export UV_SYSTEM_CERTS := 1  # the machine's CA store, as pip.conf's `cert` gives pip
+# The machine's CA store, as pip.conf's `cert` gives pip.
+export UV_SYSTEM_CERTS := 1
 
 # llama-cpp-python (the tests' real model server) ships only as source: CPU only, and portable
 # (a -march=native build crashed on this machine's AMX cores). Built once into a wheel cache
