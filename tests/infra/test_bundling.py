@@ -13,7 +13,8 @@ FORBIDDEN = {"torch", "moto", "qdrant-edge-py", "aws-cdk-lib", "constructs", "cd
 REQUIRED = {"boto3", "aws-lambda-powertools", "aws-xray-sdk", "pydantic", "pydantic-settings",
             "openai", "qdrant-client", "redis", "pymssql", "sqlalchemy", "alembic", "tenacity",
             "pypdfium2", "python-docx", "beautifulsoup4", "lxml",
-            "markdown-it-py", "charset-normalizer", "regex"}
+            "markdown-it-py", "charset-normalizer", "regex",
+            "uvicorn"}  # the streaming function's web server (docs/streaming.md)
 
 
 def _pins(path: Path) -> dict[str, str]:
