@@ -369,12 +369,10 @@ def reconcile_at_start(stack: DevStack) -> None:
     """Bring bucket, catalog and index back into agreement after a restart: a document left
     `processing` by a stop has no execution any more, and an upload may have landed while no
     stack ran. The reconciler (`ragline reconcile`, issue 9 item 4, `local/commands/reconcile.py`)
-    does that; this hook runs it at every start, once that command is merged. A failure is a
-    warning: the stack is still usable, and `ragline reconcile` can be run again by hand."""
-    try:
-        from ragline_local.commands import reconcile  # type: ignore[attr-defined]
-    except ImportError:
-        return
+    does that at every start. A failure is a warning: the stack is still usable, and
+    `ragline reconcile` can be run again by hand."""
+    from ragline_local.commands import reconcile  # imports this module: imported when used
+
     try:
         reconcile.run(stack.endpoints())
     except Exception as error:  # noqa: BLE001 - reported, never fatal to the start
