@@ -187,7 +187,10 @@ def test_embedding_429_is_retried_by_the_state_machine_and_401_fails_with_the_re
     from tests.support.openai_server import OpenAICompatibleServer
 
     tenant = unique_tenant("provider")
+    # Its own collection: the shared one was built by the hash embedder, and a collection
+    # refuses vectors of another embedder (issue 8).
     with OpenAICompatibleServer() as server, settings_env(
+        RAGLINE_COLLECTION=f"chunks_{tenant}",
         RAGLINE_EMBEDDER="openai", RAGLINE_OPENAI_BASE_URL=server.base_url, RAGLINE_OPENAI_API_KEY="test-key",
         RAGLINE_EMBEDDING_MODEL="text-embedding-3-small", RAGLINE_OPENAI_MAX_RETRIES="0",
     ):
