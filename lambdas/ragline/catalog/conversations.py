@@ -53,28 +53,6 @@ class ConversationRecord(BaseModel):
     updated_at: datetime
 
 
-class MessageRecord(BaseModel):
-    """One answered question of a conversation; ``citations`` as the API returned them."""
-
-    id: str
-    conversation_id: str
-    position: int
-    query_id: str | None = None
-    question: str
-    standalone_query: str
-    answer: str
-    citations: list[dict[str, Any]]
-    answer_type: str
-    model: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    latency_ms: dict[str, float]
-    cached: bool
-    rating: Rating | None = None
-    feedback_comment: str | None = None
-    created_at: datetime
-
-
 class NewMessage(BaseModel):
     """What `add_message` stores (the store assigns id, position and time)."""
 
@@ -89,6 +67,17 @@ class NewMessage(BaseModel):
     completion_tokens: int | None = None
     latency_ms: dict[str, float]
     cached: bool
+
+
+class MessageRecord(NewMessage):
+    """One answered question of a conversation, as stored; ``citations`` as the API returned them."""
+
+    id: str
+    conversation_id: str
+    position: int
+    rating: Rating | None = None
+    feedback_comment: str | None = None
+    created_at: datetime
 
 
 def title_for(question: str) -> str:
