@@ -11,5 +11,8 @@ export default defineConfig({
     include: ["tests/**/*.test.{ts,tsx}"],
     css: { modules: { classNameStrategy: "non-scoped" } },
     restoreMocks: true,
+    // Component tests render whole pages in jsdom: on two busy cores one can pass 5 s (the
+    // default) without anything being wrong. A real hang still fails.
+    testTimeout: 20_000,
   },
 });
