@@ -131,22 +131,13 @@ def index_corpus(folder: Path, embedder, index, settings: Settings) -> dict[str,
             IndexPoint(id=point_id_for(document_id, c.index), tenant=TENANT, document_id=document_id,
                        version="v1", chunk_index=c.index, text=c.text, source=source,
                        file_type=document.file_type, title=document.title, page_start=c.page_start,
-                       page_end=c.page_end, heading=c.heading, dense=vector, sparse=sparse_of(c, text),
+                       page_end=c.page_end, heading=c.heading, dense=vector, sparse=sparse_document_vector(text),
                        **(context_fields(c, descriptor) if context_fields else {}))
             for c, vector, text in zip(chunks, vectors, indexed)
         ])
         stats["documents"] += 1
         stats["chunks"] += len(chunks)
     return stats
-
-
-def sparse_of(chunk, indexed: str):
-    """As embed_and_index: the context header at its own weight where this code has one."""
-    try:
-        from ragline.sparse import sparse_chunk_vector
-    except ImportError:  # older code (the "before" tables)
-        return sparse_document_vector(indexed)
-    return sparse_chunk_vector(chunk.text, getattr(chunk, "context", ""))
 
 
 def query_service(index, embedder, settings: Settings, catalog_path: str):

@@ -54,7 +54,7 @@ from ragline.models import (
     point_id_for,
 )
 from ragline.services import Services
-from ragline.sparse import sparse_chunk_vector
+from ragline.sparse import sparse_document_vector
 from ragline.storage import artifact_prefix
 
 STEPS = ("register", "extract", "chunk", "embed_and_index", "finalize")
@@ -285,7 +285,7 @@ def embed_and_index(doc: DocumentRef, batch_key: str, execution_id: str, service
                 page_end=c.page_end,
                 heading=c.heading,
                 dense=vector,
-                sparse=sparse_chunk_vector(c.text, c.context),
+                sparse=sparse_document_vector(c.indexed_text()),
                 **document_context_fields(c, row.get("descriptor")),
             )
             for c, row, vector in zip(chunks, rows, dense)

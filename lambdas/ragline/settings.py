@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     passage_rerank: bool = True  # fuse the index rank with the question's words in the passage text
     # Chunks of the same section joined to each kept hit on either side (0 = the chunk alone):
     # the answerer and /search get the passage with its surroundings.
-    neighbour_chunks: int = Field(default=1, ge=0, le=5)
+    neighbour_chunks: int = Field(default=2, ge=0, le=5)
 
     service_name: str = "ragline"
     environment: str = "local"

@@ -8,7 +8,6 @@ frequency; the query side is just the unique query terms with weight 1. Together
 
 from __future__ import annotations
 
-import os
 import zlib
 from collections import Counter
 from collections.abc import Iterable
@@ -28,13 +27,6 @@ AVG_DOC_LENGTH = 100.0
 
 _INDEX_MASK = 0x7FFFFFFF
 
-# A chunk's context header (document title, period, section) is the same for many chunks of a
-# document: at full weight its words match every one of them equally, and a question that names
-# the document ranks the document's chunks by header rather than by passage. Each header word
-# counts as this fraction of an occurrence, so the header still finds the document while the
-# passage decides among its chunks.
-HEADER_WEIGHT = float(os.environ.get("RAGLINE_SPARSE_HEADER_WEIGHT", "0.3"))
-
 
 def token_index(token: str) -> int:
     """The sparse dimension of a token: CRC-32 of its UTF-8 bytes, 31 bits.
@@ -45,7 +37,7 @@ def token_index(token: str) -> int:
     return zlib.crc32(token.encode("utf-8")) & _INDEX_MASK
 
 
-def bm25_weight(tf: float, doc_length: float) -> float:
+def bm25_weight(tf: int, doc_length: int) -> float:
     """BM25's term-frequency component: saturates towards K1 + 1 as tf grows."""
     norm = K1 * (1.0 - B + B * doc_length / AVG_DOC_LENGTH)
     return tf * (K1 + 1.0) / (tf + norm)
@@ -56,20 +48,6 @@ def sparse_document_vector(text: str) -> SparseVector:
     tokens = tokenize(text)
     weights = ((token, bm25_weight(tf, len(tokens))) for token, tf in Counter(tokens).items())
     return _to_vector(weights)
-
-
-def sparse_chunk_vector(passage: str, header: str = "", header_weight: float | None = None) -> SparseVector:
-    """BM25 document weights for a chunk indexed with its context header, the header's words
-    counting ``header_weight`` of an occurrence each (1.0: the same as
-    ``sparse_document_vector(header + passage)``)."""
-    weight = HEADER_WEIGHT if header_weight is None else header_weight
-    counts: Counter[str] = Counter()
-    for token in tokenize(header):
-        counts[token] += weight
-    passage_tokens = tokenize(passage)
-    counts.update(passage_tokens)
-    length = sum(counts.values())
-    return _to_vector((token, bm25_weight(tf, length)) for token, tf in counts.items() if tf > 0)
 
 
 def sparse_query_vector(text: str) -> SparseVector:

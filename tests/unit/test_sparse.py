@@ -90,19 +90,3 @@ def test_query_matches_document_across_scripts() -> None:
 def test_empty_text() -> None:
     assert sparse_document_vector("").indices == []
     assert sparse_query_vector("  ...  ").values == []
-
-
-def test_a_chunks_header_words_count_less_than_its_passage_words() -> None:
-    """The header (title, section) is the same for a document's chunks: its words still match,
-    at a fraction of a passage word's weight; at weight 1 it is the header + passage text."""
-    from ragline.sparse import sparse_chunk_vector
-
-    header = "Ibrutinib in CLL — 5 Dosing"
-    passage = "Dose level 0 is 420 mg of ibrutinib daily."
-    full = as_dict(sparse_chunk_vector(passage, header, header_weight=1.0))
-    assert full == pytest.approx(as_dict(sparse_document_vector(f"{header}\n{passage}")))
-    light = as_dict(sparse_chunk_vector(passage, header, header_weight=0.3))
-    cll, dose = token_index("cll"), token_index("dose")
-    assert 0 < light[cll] < full[cll]  # header-only word: found, but weighs less
-    assert light[cll] < light[dose]  # a passage word outweighs a header word
-    assert token_index("ibrutinib") in light and cll not in as_dict(sparse_chunk_vector(passage, header, header_weight=0.0))
