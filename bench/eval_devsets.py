@@ -151,7 +151,7 @@ def query_service(index, embedder, settings: Settings, catalog_path: str):
     # getattr: the same script also measures older code (the "before" tables) without a second stage.
     stage = {option: getattr(settings, name) for option, name in
              (("candidates", "rerank_candidates"), ("max_per_document", "max_chunks_per_document"),
-              ("passage_rerank", "passage_rerank"))
+              ("passage_rerank", "passage_rerank"), ("neighbour_chunks", "neighbour_chunks"))
              if hasattr(settings, name)}
     retriever = Retriever(index, lambda: embedder, cache, prefetch_limit=settings.prefetch_k, **stage)
     return QueryService(catalog=catalog, retriever=retriever, cache=cache, llm=None,

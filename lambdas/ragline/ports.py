@@ -50,6 +50,10 @@ class VectorIndex(Protocol):
 
     def point_ids(self, tenant: str, document_id: str) -> list[str]: ...
 
+    def chunks_at(self, tenant: str, document_id: str, chunk_indexes: Sequence[int]) -> list[Hit]:
+        """One document's chunks at these chunk indexes (score 0, in chunk order; missing ones
+        are left out): the second stage widens a hit with the chunks around it."""
+
     def search(
         self,
         tenant: str,

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     rerank_candidates: int = Field(default=30, ge=0, le=200)
     max_chunks_per_document: int | None = Field(default=None, ge=1, le=50)
     passage_rerank: bool = True  # fuse the index rank with the question's words in the passage text
+    # Chunks of the same section joined to each kept hit on either side (0 = the chunk alone):
+    # the answerer and /search get the passage with its surroundings.
+    neighbour_chunks: int = Field(default=2, ge=0, le=5)
 
     service_name: str = "ragline"
     environment: str = "local"

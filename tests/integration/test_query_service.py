@@ -287,3 +287,35 @@ def test_feedback_is_tied_to_the_query_id(world_on) -> None:
     assert record.id == feedback_id and record.rating == "down" and record.comment == "wrong year"
     with pytest.raises(NotFoundError):
         world_on.catalog.add_feedback("globex", response.query_id, "up")
+
+
+def test_a_hit_comes_with_its_neighbouring_chunks_of_the_same_section(tmp_path) -> None:
+    """The dose table's first rows answer the search; the next chunk (its last rows, same
+    section) comes with it, the next section's chunk does not."""
+    from ragline.embeddings.hash_embedder import HashEmbedder
+    from ragline.index.edge_index import EdgeIndex
+    from ragline.models import IndexPoint
+    from ragline.sparse import sparse_document_vector
+
+    index = EdgeIndex(str(tmp_path), "chunks")
+    embedder = HashEmbedder(64)
+    index.ensure_collection(64, embedder.name)
+    chunks = [
+        (["5 Dosing"], "Table 4 Dose levels of ibrutinib | Level 0: 420 mg daily", 12),
+        (["5 Dosing"], "Level -1: 280 mg daily | Level -2: 140 mg daily", 13),
+        (["6 Adverse events"], "Atrial fibrillation was reported in 4 participants.", 13),
+    ]
+    index.upsert([
+        IndexPoint(id=f"00000000-0000-0000-0000-00000000000{i}", tenant="acme", document_id="d", version="v",
+                   chunk_index=i, text=text, source="p.pdf", file_type="pdf", section_path=path,
+                   page_start=page, page_end=page, dense=embedder.embed_query(text),
+                   sparse=sparse_document_vector(text))
+        for i, (path, text, page) in enumerate(chunks)
+    ])
+    plain = Retriever(index, lambda: embedder, MemoryCache()).search("acme", "ibrutinib dose levels", mode="sparse", limit=1)
+    wide = Retriever(index, lambda: embedder, MemoryCache(), neighbour_chunks=1).search(
+        "acme", "ibrutinib dose levels", mode="sparse", limit=1)
+    assert plain[0].text == chunks[0][1]
+    assert wide[0].text == f"{chunks[0][1]}\n{chunks[1][1]}"
+    assert (wide[0].chunk_index, wide[0].page_start, wide[0].page_end) == (0, 12, 13)
+    index.close()

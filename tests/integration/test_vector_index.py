@@ -451,3 +451,18 @@ def test_make_index_picks_the_engine(tmp_path):
     assert isinstance(server, QdrantIndex) and server.server
     with pytest.raises(ValueError, match="RAGLINE_QDRANT_URL"):
         make_index(Settings(qdrant_engine="server", qdrant_url=None))
+
+
+# -- neighbouring chunks (the second stage's widening) -----------------------------------------
+
+
+def test_chunks_at_reads_one_documents_chunks_in_chunk_order(loaded):
+    chunks = loaded.chunks_at(ACME, HANDBOOK_ID, [2, 0, 99])
+    assert [(c.chunk_index, c.text) for c in chunks] == [(0, HANDBOOK[0]), (2, HANDBOOK[2])]
+    assert all(c.document_id == HANDBOOK_ID and c.score == 0.0 for c in chunks)
+    assert loaded.chunks_at(GLOBEX, HANDBOOK_ID, [0, 1]) == []  # another tenant sees nothing
+    assert loaded.chunks_at(ACME, HANDBOOK_ID, []) == []
+
+
+def test_chunks_at_on_an_empty_index_is_empty(index):
+    assert index.chunks_at(ACME, HANDBOOK_ID, [0, 1]) == []

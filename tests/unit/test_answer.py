@@ -252,3 +252,19 @@ def test_extractive_answer_never_quotes_boilerplate() -> None:
     assert "landing gear" not in marked.text and "[1]" in marked.text
     everything = extractive_answer("landing gear", [a], boilerplate=frozenset({a.hit.point_id}))
     assert "standard text repeated" in everything.text and everything.citations == []
+
+
+def test_question_words_of_the_documents_header_do_not_pick_the_sentence() -> None:
+    """The question names the study by its title's words; the sentence that answers is the one
+    with the question's other words, not the one that repeats the title."""
+    context = "Low-dose emicizumab prophylaxis in severe hemophilia A — 6 Statistical analysis"
+    text = (
+        "Low-dose emicizumab prophylaxis in children with severe hemophilia A was studied. "
+        "Bleeding rates before and after the switch will be compared with the Wilcoxon signed rank test."
+    )
+    source = Source(1, hit(text, title="Emicizumab protocol").model_copy(update={"context": context}), text)
+    answer = extractive_answer(
+        "Which test compares bleeding rates in the low-dose emicizumab severe hemophilia A study?", [source],
+        max_sentences=1,
+    )
+    assert answer.text == "Bleeding rates before and after the switch will be compared with the Wilcoxon signed rank test. [1]"

@@ -91,3 +91,37 @@ def test_the_passage_that_matches_the_question_comes_up_among_its_documents_chun
     ranked = rerank([*siblings, answer], 3, question="How many participants per arm for the power calculation?")
     assert "p-9" in [h.point_id for h in ranked.hits]  # from 6th into the top 3
     assert [h.point_id for h in rerank([*siblings, answer], 3, question="x y z").hits] == ["p-0", "p-1", "p-2"]
+
+
+# -- widening a hit with its neighbouring chunks -------------------------------------------------
+
+from ragline.query.second_stage import join_overlapping, widened  # noqa: E402
+
+
+def test_consecutive_chunks_are_joined_without_their_shared_overlap() -> None:
+    first = "Participants will receive 20 mg once daily. Dose reductions follow Table 4."
+    second = "Dose reductions follow Table 4. Level -1 is 10 mg; level -2 is 5 mg."
+    assert join_overlapping(first, second) == (
+        "Participants will receive 20 mg once daily. Dose reductions follow Table 4. Level -1 is 10 mg; level -2 is 5 mg."
+    )
+    assert join_overlapping("Table 4 | Level 0: 20 mg", "Level -1: 10 mg") == "Table 4 | Level 0: 20 mg\nLevel -1: 10 mg"
+
+
+def test_a_hit_is_widened_with_its_neighbours_of_the_same_section_only() -> None:
+    def chunk(n: int, text: str, section: list[str], page: int) -> Hit:
+        return Hit(score=0.0, point_id=f"a-{n}", document_id="a", chunk_index=n, text=text, source="a.pdf",
+                   file_type="pdf", section_path=section, page_start=page, page_end=page)
+
+    dosing, risks = ["5 Treatment", "5.2 Dosing"], ["6 Risks"]
+    found = chunk(5, "Table 4 Dose levels | Level 0: 20 mg", dosing, 12).model_copy(update={"score": 0.7})
+    around = [
+        chunk(4, "Study drug is taken with food.", dosing, 11),
+        chunk(6, "Level -1: 10 mg | Level -2: 5 mg", dosing, 13),
+        chunk(7, "Nausea was reported by 12 participants.", risks, 13),
+        Hit(score=0.0, point_id="b-6", document_id="b", chunk_index=6, text="Another document.", source="b.pdf",
+            file_type="pdf", section_path=dosing),
+    ]
+    wide = widened(found, around)
+    assert wide.text == "Study drug is taken with food.\nTable 4 Dose levels | Level 0: 20 mg\nLevel -1: 10 mg | Level -2: 5 mg"
+    assert (wide.page_start, wide.page_end, wide.score, wide.point_id) == (11, 13, 0.7, "a-5")
+    assert widened(found, []) == found

@@ -47,6 +47,7 @@ from ragline.index.schema import (
     REVISION_FIELD,
     SPARSE,
     TENANT_FIELD,
+    chunks_in_order,
     Fusion,
     count_revision,
     embedder_mismatch,
@@ -274,6 +275,17 @@ class EdgeIndex:
             ids.extend(str(record.id) for record in records)
             if offset is None:
                 return sorted(ids)
+
+    def chunks_at(self, tenant: str, document_id: str, chunk_indexes: Sequence[int]) -> list[Hit]:
+        engine = self._shard.get()
+        if engine is None or not chunk_indexes:
+            return []
+        wanted = edge.FieldCondition("chunk_index", match=edge.MatchAny(sorted(set(chunk_indexes))))
+        flt = edge.Filter(must=[_match(TENANT_FIELD, tenant), _match("document_id", document_id), wanted])
+        records, _ = engine.scroll(
+            edge.ScrollRequest(limit=len(set(chunk_indexes)) * 4, filter=flt, with_payload=True, with_vector=False)
+        )  # x4: a document being re-indexed briefly holds two revisions of a chunk
+        return chunks_in_order((record.id, record.payload or {}) for record in records)
 
     def search(
         self,

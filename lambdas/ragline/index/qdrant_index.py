@@ -30,6 +30,7 @@ from ragline.index.schema import (
     SPARSE,
     TENANT_FIELD,
     Fusion,
+    chunks_in_order,
     count_revision,
     embedder_mismatch,
     excludes_everything,
@@ -253,6 +254,18 @@ class QdrantIndex:
             ids.extend(str(record.id) for record in records)
             if offset is None:
                 return sorted(ids)
+
+    def chunks_at(self, tenant: str, document_id: str, chunk_indexes: Sequence[int]) -> list[Hit]:
+        if not chunk_indexes or not self._collection_exists():
+            return []
+        flt = _filter(tenant, document_id)
+        flt.must.append(models.FieldCondition(key="chunk_index", match=models.MatchAny(any=sorted(set(chunk_indexes)))))
+        with self._call("read neighbouring chunks"):
+            records, _ = self._client.scroll(
+                self.collection, scroll_filter=flt, limit=len(set(chunk_indexes)) * 4,
+                with_payload=True, with_vectors=False,
+            )  # x4: a document being re-indexed briefly holds two revisions of a chunk
+        return chunks_in_order((record.id, record.payload or {}) for record in records)
 
     def search(
         self,

@@ -7,7 +7,7 @@ the payload and the query plan live here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -141,6 +141,17 @@ class QueryPlan:
     kind: Literal["dense", "sparse", "fuse"]
     dense: Sequence[float] | None
     sparse: SparseVector | None
+
+
+def chunks_in_order(records: Iterable[tuple[object, Mapping[str, Any]]]) -> list[Hit]:
+    """(point id, payload) records as hits in chunk order, one per chunk index: the newest
+    revision's where a re-indexed document briefly holds two."""
+    newest: dict[int, tuple[int, object, Mapping[str, Any]]] = {}
+    for point_id, payload in records:
+        index, revision = int(payload["chunk_index"]), int(payload.get(REVISION_FIELD) or 0)
+        if index not in newest or revision > newest[index][0]:
+            newest[index] = (revision, point_id, payload)
+    return [hit_from(point_id, 0.0, payload) for _, (_, point_id, payload) in sorted(newest.items())]
 
 
 def plan_query(

@@ -29,6 +29,10 @@ EXTRACTIVE_SENTENCES = 4
 EXTRACTIVE_CHARS = 1100
 FIGURE_BONUS = 1.25  # a sentence or table row that states a figure answers more questions than prose
 RELATIVE_SCORE_FLOOR = 0.4
+# Question words found in a source's context header (its document's title, period, section)
+# say which document is meant, not which of its sentences answers: every sentence of the
+# document shares them. They count this fraction of a word in that source's sentences.
+HEADER_TERM_WEIGHT = 0.25
 
 SYSTEM_PROMPT = """\
 You answer questions for a team, using only the numbered sources given with each question \
@@ -331,10 +335,15 @@ def extractive_answer(
     for candidate in candidates:
         df.update(candidate.terms & wanted)
     n = len(candidates)
+    headers = {s.number: frozenset(_terms(getattr(s.hit, "context", None) or s.hit.title or "")) for s in sources}
 
     def score(candidate: _Candidate) -> float:
         overlap = candidate.terms & wanted
-        weight = sum(math.log(1 + n / df[t]) * (2.0 if t in figures else 1.0) for t in overlap)
+        header = headers[candidate.source.number]
+        weight = sum(
+            math.log(1 + n / df[t]) * (2.0 if t in figures else 1.0) * (HEADER_TERM_WEIGHT if t in header else 1.0)
+            for t in overlap
+        )
         # Prefer higher-ranked hits a little; shorter sentences with the same overlap are denser.
         rank_factor = 1.0 / (1.0 + 0.1 * (candidate.source.number - 1))
         length_factor = 1.0 / (1.0 + math.log1p(len(candidate.terms)) / 10)

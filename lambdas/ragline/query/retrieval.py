@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Callable, Sequence
 
 from ragline.cache import decode_vector, embedding_key, encode_vector
@@ -20,7 +21,7 @@ from ragline.errors import RaglineError
 from ragline.index.schema import EmbedderMismatchError
 from ragline.models import Hit, SearchMode, SparseVector
 from ragline.ports import Cache, Embedder, VectorIndex
-from ragline.query.second_stage import Ranked, rerank
+from ragline.query.second_stage import Ranked, rerank, widened
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +77,10 @@ class Retriever:
         candidates: int = 30,
         max_per_document: int | None = None,
         passage_rerank: bool = True,
+        neighbour_chunks: int = 0,
     ) -> None:
         self.index = index
+        self.neighbour_chunks = neighbour_chunks  # chunks of the same section joined on each side of a hit
         self.candidates = candidates  # what the second stage re-orders (0: index order as is)
         self.max_per_document = max_per_document
         self.passage_rerank = passage_rerank
@@ -206,7 +209,18 @@ class Retriever:
             except EmbedderMismatchError as exc:
                 raise EmbedderUnavailableError(f"Dense search is unavailable: {exc}. Or use mode=sparse.") from exc
         if not self.candidates:
-            return Ranked(candidates[:limit])
-        with timer.stage("rerank"):
-            return rerank(candidates, limit, question=question, max_per_document=self.max_per_document,
-                          passage_rerank=self.passage_rerank)
+            ranked = Ranked(candidates[:limit])
+        else:
+            with timer.stage("rerank"):
+                ranked = rerank(candidates, limit, question=question, max_per_document=self.max_per_document,
+                                passage_rerank=self.passage_rerank)
+        if not self.neighbour_chunks:
+            return ranked
+        with timer.stage("widen"):
+            return replace(ranked, hits=[self.widen(tenant, hit) for hit in ranked.hits])
+
+    def widen(self, tenant: str, hit: Hit) -> Hit:
+        """The hit joined with up to ``neighbour_chunks`` chunks of its section on each side."""
+        reach = range(hit.chunk_index - self.neighbour_chunks, hit.chunk_index + self.neighbour_chunks + 1)
+        around = [i for i in reach if i >= 0 and i != hit.chunk_index]
+        return widened(hit, self.index.chunks_at(tenant, hit.document_id, around))

@@ -23,6 +23,13 @@ together:
   the candidates) up by ``TIME_BOOST_RANKS`` places: a boost, not a filter, so a question
   whose year is only a detail still finds its passage.
 
+- Width. A chunk is ~220 tokens cut from its section; the figure a question asks for is often
+  in the sentence or table row just before or after the cut. ``widened`` joins a kept hit with
+  its neighbouring chunks of the same section (the retriever reads them from the index by
+  chunk index), removing the overlap consecutive chunks share, so the answerer and a
+  retrieval client get the passage with its surroundings. Ranking is unchanged: it is done on
+  the chunks as indexed.
+
 Pure functions over ``Hit`` lists: no I/O, the same for every engine.
 """
 
@@ -164,3 +171,32 @@ def rerank(
     ordered = first + later + [hit for hit in hits if hit.point_id in repeated]
     kept = ordered[:limit]
     return Ranked(kept, frozenset(h.point_id for h in kept if h.point_id in repeated))
+
+
+def join_overlapping(first: str, second: str) -> str:
+    """``first`` then ``second`` without the text they share (consecutive chunks of a section
+    repeat the end of one at the start of the next)."""
+    for size in range(min(len(first), len(second)), 0, -1):
+        if first.endswith(second[:size]) and (size > 20 or size == len(second)):
+            return first + second[size:]
+    return f"{first}\n{second}"
+
+
+def widened(hit: Hit, neighbours: Sequence[Hit]) -> Hit:
+    """``hit`` with the text of the neighbouring chunks of its document and section that
+    touch it (``neighbours``: chunks around it, any order; others are ignored)."""
+    same_section = {n.chunk_index: n for n in neighbours
+                    if n.document_id == hit.document_id and n.section_path == hit.section_path}
+    text, before, after = hit.text, hit.chunk_index - 1, hit.chunk_index + 1
+    while before in same_section:
+        text = join_overlapping(same_section[before].text, text)
+        before -= 1
+    while after in same_section:
+        text = join_overlapping(text, same_section[after].text)
+        after += 1
+    pages = [p for n in (hit, *(same_section[i] for i in range(before + 1, after) if i != hit.chunk_index))
+             for p in (n.page_start, n.page_end) if p is not None]
+    update: dict[str, object] = {"text": text}
+    if pages:
+        update.update(page_start=min(pages), page_end=max(pages))
+    return hit.model_copy(update=update)

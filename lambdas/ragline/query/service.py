@@ -155,6 +155,7 @@ class QueryService:
             candidates=settings.rerank_candidates,
             max_per_document=settings.max_chunks_per_document,
             passage_rerank=settings.passage_rerank,
+            neighbour_chunks=settings.neighbour_chunks,
         )
         return cls(
             catalog=services.catalog,
