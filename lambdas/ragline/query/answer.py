@@ -25,8 +25,8 @@ from ragline.models import Hit
 
 SNIPPET_CHARS = 320
 MAX_SENTENCE_CHARS = 400
-EXTRACTIVE_SENTENCES = 4
-EXTRACTIVE_CHARS = 1100
+EXTRACTIVE_SENTENCES = 6
+EXTRACTIVE_CHARS = 1600
 FIGURE_BONUS = 1.25  # a sentence or table row that states a figure answers more questions than prose
 RELATIVE_SCORE_FLOOR = 0.4
 # Question words found in a source's context header (its document's title, period, section)
