@@ -31,8 +31,8 @@ FIGURE_BONUS = 1.25  # a sentence or table row that states a figure answers more
 RELATIVE_SCORE_FLOOR = 0.4
 # Question words found in a source's context header (its document's title, period, section)
 # say which document is meant, not which of its sentences answers: every sentence of the
-# document shares them. They count this fraction of a word in that source's sentences.
-HEADER_TERM_WEIGHT = 0.25
+# source shares them, whether it repeats them or not. They count this fraction of a word.
+HEADER_TERM_WEIGHT = 0.5
 
 SYSTEM_PROMPT = """\
 You answer questions for a team, using only the numbered sources given with each question \
@@ -338,11 +338,13 @@ def extractive_answer(
     headers = {s.number: frozenset(_terms(getattr(s.hit, "context", None) or s.hit.title or "")) for s in sources}
 
     def score(candidate: _Candidate) -> float:
-        overlap = candidate.terms & wanted
         header = headers[candidate.source.number]
+        # A question word in the source's header (title, entities, section) says the source is
+        # about it, for every one of its sentences alike: it counts at HEADER_TERM_WEIGHT,
+        # whether or not the sentence repeats it. Other words count where the sentence has them.
         weight = sum(
-            math.log(1 + n / df[t]) * (2.0 if t in figures else 1.0) * (HEADER_TERM_WEIGHT if t in header else 1.0)
-            for t in overlap
+            math.log(1 + n / max(df[t], 1)) * (2.0 if t in figures else 1.0) * (HEADER_TERM_WEIGHT if t in header else 1.0)
+            for t in (candidate.terms | header) & wanted
         )
         # Prefer higher-ranked hits a little; shorter sentences with the same overlap are denser.
         rank_factor = 1.0 / (1.0 + 0.1 * (candidate.source.number - 1))
