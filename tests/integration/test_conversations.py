@@ -38,6 +38,9 @@ FOLLOW_UP = "What is the repair budget?"
 @pytest.fixture(scope="module")
 def corpus(_local_stack_session, tmp_path_factory) -> dict[str, RaglineClient]:
     """One tenant with the three documents; clients for two users of it and one of another."""
+    # As the `local_stack` fixture does: an earlier module's in-process mock_aws may have reset
+    # the local AWS's buckets and state machines.
+    _local_stack_session.stack.aws.ensure_resources()
     tenant = f"conv-{uuid.uuid4().hex[:6]}"
     folder = tmp_path_factory.mktemp("conversation-docs")
     alice = _client(_local_stack_session, tenant, "alice")
