@@ -43,6 +43,7 @@ class Harness:
     aws: Callable[[str], Any]
     endpoints: dict[str, Any]
     log: list[str] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)
 
     @property
     def bucket(self) -> str:
@@ -61,19 +62,26 @@ class Harness:
     def delete(self, key: str) -> None:
         self.aws("s3").delete_object(Bucket=self.bucket, Key=key)
 
-    def executions(self, machine: str) -> list[dict[str, Any]]:
+    def executions(self, machine: str, **filters: str) -> list[dict[str, Any]]:
         sfn = self.aws("stepfunctions")
-        pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=self.endpoints["state_machines"][machine])
+        pages = sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=self.endpoints["state_machines"][machine], **filters
+        )
         return [e for page in pages for e in page["executions"]]
+
+    def execution_input(self, arn: str) -> str:
+        """An execution's input, read once: a soak starts thousands, and inputs never change."""
+        if arn not in self.inputs:
+            self.inputs[arn] = self.aws("stepfunctions").describe_execution(executionArn=arn)["input"]
+        return self.inputs[arn]
 
     def events_for(self, key: str, machine: str = "ingest", timeout_s: float = 30, at_least: int = 1) -> list[str]:
         """The inputs (EventBridge events) of the executions started for ``key``."""
-        sfn = self.aws("stepfunctions")
         deadline = time.monotonic() + timeout_s
         while True:
             found = []
             for execution in self.executions(machine):
-                raw = sfn.describe_execution(executionArn=execution["executionArn"])["input"]
+                raw = self.execution_input(execution["executionArn"])
                 event = json.loads(raw)
                 if event.get("detail", {}).get("object", {}).get("key") == key and event.get("source") == "aws.s3":
                     if event["detail"].get("reason") != "RaglineReconcile":
@@ -89,9 +97,8 @@ class Harness:
             input=raw_event,
         )["executionArn"]
 
-    def running(self, key: str | None = None) -> list[str]:
-        arns = [e["executionArn"] for m in ("ingest", "delete") for e in self.executions(m) if e["status"] == "RUNNING"]
-        return arns
+    def running(self) -> list[str]:
+        return [e["executionArn"] for m in ("ingest", "delete") for e in self.executions(m, statusFilter="RUNNING")]
 
     def wait_idle(self, timeout_s: float = 180) -> None:
         """Until no execution runs and the index stopped changing (late workers included)."""

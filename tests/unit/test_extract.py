@@ -317,6 +317,23 @@ def test_non_latin_pdfs() -> None:
 
 
 @needs_corpora
+def test_arabic_in_visual_order_is_read_in_reading_order() -> None:
+    """The nih-trials Arabic protocol stores its glyphs left to right as drawn: read as stored,
+    every word comes out reversed ("ثحبلا ناونع" for "عنوان البحث")."""
+    text = " ".join(b.text for b in extract((NIH / "NCT06152952_Prot_000.pdf").read_bytes(), "arabic.pdf").blocks)
+    assert "عنوان البحث" in text and "نوع البحث : عشوائي منضبط" in text
+    assert "ثحبلا" not in text
+    assert "تقییم نتائج السدیلة المعینیة" in text  # the Arabic title, in a ruled table's cell
+
+
+def test_arabic_shaped_by_harfbuzz_keeps_its_ligatures_in_order() -> None:
+    data = (Path(__file__).parents[1] / "fixtures" / "arabic_harfbuzz.pdf").read_bytes()
+    text = " ".join(b.text for b in extract(data, "arabic.pdf").blocks)
+    assert "فعالية العلاج الطبيعي" in text  # not "العالج": the lam-alef ligature read backwards
+    assert "باستخدام برنامج SPSS الإصدار 26" in text and "في عام 2023" in text
+
+
+@needs_corpora
 def test_pdf_renamed_txt_is_read_as_pdf() -> None:
     doc = extract((NTSB / "20080102X00002.pdf").read_bytes(), "report.txt", "text/plain")
     assert doc.file_type == "pdf" and doc.page_count

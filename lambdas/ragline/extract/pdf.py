@@ -21,6 +21,7 @@ import regex
 
 from ragline.errors import DocumentError
 from ragline.extract.common import BlockBuilder, clean_text, is_numeric_cell, one_line
+from ragline.extract.pdf_bidi import RIGHT_TO_LEFT, reading_order
 from ragline.extract.pdf_columns import find_unruled_tables
 from ragline.extract.pdf_tables import Table, find_tables
 from ragline.models import ExtractedDocument
@@ -180,7 +181,8 @@ def _with_unruled_tables(textpage: pdfium.PdfTextPage, items: list[_Line | Table
 
 def _line(textpage: pdfium.PdfTextPage, match: regex.Match) -> _Line | None:
     raw = match.group()
-    text = clean_text(raw.replace("\ufffe", "-"))  # PDFium marks a hyphen where it joined two lines
+    ordered = reading_order(textpage, range(match.start(), match.end())) if RIGHT_TO_LEFT.search(raw) else raw
+    text = clean_text(ordered.replace("\ufffe", "-"))  # PDFium marks a hyphen where it joined two lines
     if not text:
         return None
     first = match.start() + len(raw) - len(raw.lstrip())

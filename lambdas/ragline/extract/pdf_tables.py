@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from ragline.extract.pdf_bidi import RIGHT_TO_LEFT, lines_within, reading_order
+
 Matrix = tuple[float, float, float, float, float, float]
 Segment = tuple[float, float, float]  # position across the line, start and end along it
 
@@ -199,8 +201,10 @@ def _read_grid(horizontals: list[Segment], verticals: list[Segment], textpage: p
 
 
 def _cell_text(textpage: pdfium.PdfTextPage, left: float, bottom: float, right: float, top: float) -> str:
-    text = textpage.get_text_bounded(left, bottom, right, top).replace("\ufffe", "-")
-    return " ".join(text.split())
+    text = textpage.get_text_bounded(left, bottom, right, top)
+    if RIGHT_TO_LEFT.search(text):
+        text = "\n".join(reading_order(textpage, line) for line in lines_within(textpage, left, bottom, right, top))
+    return " ".join(text.replace("\ufffe", "-").split())
 
 
 def _visible_chars(text: str) -> int:
