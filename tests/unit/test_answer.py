@@ -268,3 +268,24 @@ def test_question_words_of_the_documents_header_do_not_pick_the_sentence() -> No
         max_sentences=1,
     )
     assert answer.text == "Bleeding rates before and after the switch will be compared with the Wilcoxon signed rank test. [1]"
+
+
+def test_the_title_names_the_document_even_where_the_context_line_shortened_it() -> None:
+    """A long title is cut in the context line; its words still name the document, so the row
+    that repeats the whole title does not outweigh the sentence with the figure."""
+    title = "Phase II study of daratumumab, bortezomib, lenalidomide and dexamethasone in double-hit myeloma"
+    text = (
+        "Study topic | Phase II study of daratumumab, bortezomib, lenalidomide and dexamethasone in double-hit myeloma\n"
+        "A total of 40 patients will be enrolled."
+    )
+    shortened = hit(text, title=title).model_copy(update={"context": "Phase II study of daratumumab — 5 Sample size"})
+    answer = extractive_answer("How many patients will the daratumumab bortezomib lenalidomide double-hit myeloma "
+                               "study enrol?", [Source(1, shortened, text)], max_sentences=1)
+    assert answer.text == "A total of 40 patients will be enrolled. [1]"
+
+
+def test_inflections_of_a_question_word_match() -> None:
+    sources = sources_of("Participants were recruited in 2021 at four sites.",
+                         "Enrollment closed after 120 participants.")
+    answer = extractive_answer("When does enrolling close?", sources, max_sentences=1)
+    assert answer.text == "Enrollment closed after 120 participants. [1]"

@@ -33,6 +33,7 @@ RELATIVE_SCORE_FLOOR = 0.4
 # say which document is meant, not which of its sentences answers: every sentence of the
 # source shares them, whether it repeats them or not. They count this fraction of a word.
 HEADER_TERM_WEIGHT = 0.5
+KEY_LETTERS = 5
 
 SYSTEM_PROMPT = """\
 You answer questions for a team, using only the numbered sources given with each question \
@@ -86,6 +87,13 @@ def _terms(text: str) -> list[str]:
     from ragline.text import tokenize
 
     return [t.casefold() for t in tokenize(unicodedata.normalize("NFC", text)) if t.strip()]
+
+
+def _keys(text: str) -> frozenset[str]:
+    """Words as the extractive answer matches them: a long alphabetic word by its first
+    KEY_LETTERS letters, so inflections meet ("enrol" / "enrolled" / "enrollment", "treated" /
+    "treatment"); short words, figures and syllables (Vietnamese) as they are."""
+    return frozenset(t[:KEY_LETTERS] if len(t) > KEY_LETTERS and t.isalpha() else t for t in _terms(text))
 
 
 # Latin-style ends need a following space ("3.5", "e.g." mid-word stay); CJK ends do not.
@@ -319,8 +327,7 @@ def extractive_answer(
     if not usable:
         return CitedAnswer(ONLY_BOILERPLATE_ANSWER)
     repeated = _repeated_sentences(sources)
-    question_terms = _terms(question)
-    wanted = set(question_terms)
+    wanted = set(_keys(question))
     figures = {t for t in wanted if any(ch.isdigit() for ch in t)}
     candidates: list[_Candidate] = []
     for source in usable:
@@ -328,14 +335,16 @@ def extractive_answer(
             if _is_heading(sentence) or _sentence_key(sentence) in repeated:
                 continue
             candidates.append(
-                _Candidate(_clip(sentence, MAX_SENTENCE_CHARS), source, len(candidates), frozenset(_terms(sentence)))
+                _Candidate(_clip(sentence, MAX_SENTENCE_CHARS), source, len(candidates), _keys(sentence))
             )
     sources = usable
     df: Counter[str] = Counter()
     for candidate in candidates:
         df.update(candidate.terms & wanted)
     n = len(candidates)
-    headers = {s.number: frozenset(_terms(getattr(s.hit, "context", None) or s.hit.title or "")) for s in sources}
+    # The header: the source's context line (title, entities, period, section) and its whole
+    # title (the context line shortens long titles).
+    headers = {s.number: _keys(f"{getattr(s.hit, 'context', None) or ''} {s.hit.title or ''}") for s in sources}
 
     def score(candidate: _Candidate) -> float:
         header = headers[candidate.source.number]
