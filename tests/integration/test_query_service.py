@@ -319,3 +319,35 @@ def test_a_hit_comes_with_its_neighbouring_chunks_of_the_same_section(tmp_path) 
     assert wide[0].text == f"{chunks[0][1]}\n{chunks[1][1]}"
     assert (wide[0].chunk_index, wide[0].page_start, wide[0].page_end) == (0, 12, 13)
     index.close()
+
+
+def test_a_hit_inside_a_better_hits_widened_passage_gives_its_place_to_the_next(tmp_path) -> None:
+    """Chunks 0 and 1 of the dosing section both match; with widening, chunk 1 is already in
+    chunk 0's passage, so the second place goes to the adverse-events chunk."""
+    from ragline.embeddings.hash_embedder import HashEmbedder
+    from ragline.index.edge_index import EdgeIndex
+    from ragline.models import IndexPoint
+    from ragline.sparse import sparse_document_vector
+
+    index = EdgeIndex(str(tmp_path), "chunks")
+    embedder = HashEmbedder(64)
+    index.ensure_collection(64, embedder.name)
+    chunks = [
+        (["5 Dosing"], "Ibrutinib dose levels: level 0 is 420 mg of ibrutinib daily."),
+        (["5 Dosing"], "Ibrutinib dose levels below that: level -1 is 280 mg of ibrutinib daily."),
+        (["6 Adverse events"], "At reduced ibrutinib dose levels atrial fibrillation was reported in 4 participants."),
+    ]
+    index.upsert([
+        IndexPoint(id=f"00000000-0000-0000-0000-00000000000{i}", tenant="acme", document_id="d", version="v",
+                   chunk_index=i, text=text, source="p.pdf", file_type="pdf", section_path=path,
+                   dense=embedder.embed_query(text), sparse=sparse_document_vector(text))
+        for i, (path, text) in enumerate(chunks)
+    ])
+    question = "ibrutinib dose levels"
+    plain = Retriever(index, lambda: embedder, MemoryCache()).search("acme", question, mode="sparse", limit=2)
+    wide = Retriever(index, lambda: embedder, MemoryCache(), neighbour_chunks=1).search(
+        "acme", question, mode="sparse", limit=2)
+    assert {h.chunk_index for h in plain} == {0, 1}
+    assert sorted(h.chunk_index for h in wide) == [0, 2]
+    assert chunks[1][1] in next(h.text for h in wide if h.chunk_index == 0)
+    index.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ragline.models import Hit
 import pytest
-from ragline.query.second_stage import boilerplate_ids, rerank, time_boosted
+from ragline.query.second_stage import boilerplate_ids, rerank, time_boosted, uncovered
 
 # The NTSB's standard paragraph, as it appears in every report of the corpus.
 STANDARD = (
@@ -125,3 +125,10 @@ def test_a_hit_is_widened_with_its_neighbours_of_the_same_section_only() -> None
     assert wide.text == "Study drug is taken with food.\nTable 4 Dose levels | Level 0: 20 mg\nLevel -1: 10 mg | Level -2: 5 mg"
     assert (wide.page_start, wide.page_end, wide.score, wide.point_id) == (11, 13, 0.7, "a-5")
     assert widened(found, []) == found
+
+
+def test_hits_inside_a_better_hits_reach_are_dropped() -> None:
+    hits = [hit("a", 5, "x"), hit("a", 6, "x"), hit("b", 6, "x"), hit("a", 3, "x"), hit("a", 8, "x"),
+            hit("a", 7, "x").model_copy(update={"section_path": ["Other section"]})]
+    assert [h.point_id for h in uncovered(hits, 2)] == ["a-5", "b-6", "a-8", "a-7"]
+    assert uncovered(hits, 0) == hits

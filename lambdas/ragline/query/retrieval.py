@@ -21,7 +21,7 @@ from ragline.errors import RaglineError
 from ragline.index.schema import EmbedderMismatchError
 from ragline.models import Hit, SearchMode, SparseVector
 from ragline.ports import Cache, Embedder, VectorIndex
-from ragline.query.second_stage import Ranked, rerank, widened
+from ragline.query.second_stage import Ranked, kept_only, rerank, uncovered, widened
 
 logger = logging.getLogger(__name__)
 
@@ -209,15 +209,16 @@ class Retriever:
             except EmbedderMismatchError as exc:
                 raise EmbedderUnavailableError(f"Dense search is unavailable: {exc}. Or use mode=sparse.") from exc
         if not self.candidates:
-            ranked = Ranked(candidates[:limit])
+            ranked = Ranked(candidates)
         else:
             with timer.stage("rerank"):
-                ranked = rerank(candidates, limit, question=question, max_per_document=self.max_per_document,
-                                passage_rerank=self.passage_rerank)
+                ranked = rerank(candidates, len(candidates), question=question,
+                                max_per_document=self.max_per_document, passage_rerank=self.passage_rerank)
         if not self.neighbour_chunks:
-            return ranked
+            return kept_only(ranked, ranked.hits[:limit])
         with timer.stage("widen"):
-            return replace(ranked, hits=[self.widen(tenant, hit) for hit in ranked.hits])
+            kept = kept_only(ranked, uncovered(ranked.hits, self.neighbour_chunks)[:limit])
+            return replace(kept, hits=[self.widen(tenant, hit) for hit in kept.hits])
 
     def widen(self, tenant: str, hit: Hit) -> Hit:
         """The hit joined with up to ``neighbour_chunks`` chunks of its section on each side."""

@@ -27,8 +27,11 @@ together:
   in the sentence or table row just before or after the cut. ``widened`` joins a kept hit with
   its neighbouring chunks of the same section (the retriever reads them from the index by
   chunk index), removing the overlap consecutive chunks share, so the answerer and a
-  retrieval client get the passage with its surroundings. Ranking is unchanged: it is done on
-  the chunks as indexed.
+  retrieval client get the passage with its surroundings. Ranking is done on the chunks as
+  indexed; but a hit that lies inside a better hit's widened passage brings nothing new, so
+  ``uncovered`` drops it before the top k is cut and the slot goes to the next passage. (On
+  the nih dev set the chunk that answers was often ranked 7th–10th, behind neighbours of the
+  first hit that widening had already joined to it.)
 
 Pure functions over ``Hit`` lists: no I/O, the same for every engine.
 """
@@ -171,6 +174,23 @@ def rerank(
     ordered = first + later + [hit for hit in hits if hit.point_id in repeated]
     kept = ordered[:limit]
     return Ranked(kept, frozenset(h.point_id for h in kept if h.point_id in repeated))
+
+
+def kept_only(ranked: Ranked, hits: Sequence[Hit]) -> Ranked:
+    """``ranked`` cut to ``hits`` (a subset of its hits), boilerplate ids with them."""
+    ids = {h.point_id for h in hits}
+    return Ranked(list(hits), frozenset(ranked.boilerplate & ids))
+
+
+def uncovered(hits: Sequence[Hit], reach: int) -> list[Hit]:
+    """``hits`` without those within ``reach`` chunks of a better-ranked hit of the same
+    document and section (its widened passage already holds them)."""
+    kept: list[Hit] = []
+    for hit in hits:
+        if not any(k.document_id == hit.document_id and k.section_path == hit.section_path
+                   and abs(k.chunk_index - hit.chunk_index) <= reach for k in kept):
+            kept.append(hit)
+    return kept
 
 
 def join_overlapping(first: str, second: str) -> str:
