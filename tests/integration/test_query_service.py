@@ -231,6 +231,15 @@ def test_context_budget_limits_the_sources_in_the_prompt(world) -> None:
     assert [int(re.match(r"^\[(\d+)\]", line).group(1)) for line in lines] == list(range(1, len(lines) + 1))
 
 
+def test_the_extractive_answer_reads_every_passage_asked_for_whatever_the_budget(world) -> None:
+    """The token budget is the model's; an extractive answer quotes a few sentences, so a
+    budget that fits one passage does not hide the others from it."""
+    question = QueryRequest(question="leave days refund", mode="sparse", top_k=6)
+    roomy = service_for(world).ask("acme", question)
+    tight = service_for(world, budget=60).ask("acme", question)
+    assert len(tight.citations) > 1 and tight.answer == roomy.answer
+
+
 def test_stream_delivers_deltas_with_citations_validated_and_renumbered(world) -> None:
     """What streams is what the answer is: invented numbers dropped, sources renumbered 1..n."""
     llm = ScriptedLLM("Leave is 20 days [2]. Invented [8].")

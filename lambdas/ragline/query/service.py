@@ -355,8 +355,10 @@ class QueryService:
         if not hits:
             yield TokenEvent(NO_HITS_ANSWER)
             return CachedAnswer(answer=NO_HITS_ANSWER, answer_type="extractive", citations=[])
-        sources = select_sources(hits, self.context_token_budget)
         if self.llm is None:
+            # The token budget bounds what a model reads; the extractive answer quotes a few
+            # sentences, so it reads every passage the user asked for (top_k).
+            sources = [Source(number, hit, hit.text) for number, hit in enumerate(hits, 1)]
             with timer.stage("answer"):
                 cited = extractive_answer(search_text, sources, boilerplate=ranked.boilerplate)
             for piece in extractive_pieces(cited.text):
@@ -366,6 +368,7 @@ class QueryService:
                 answer_type="extractive",
                 citations=to_citations(cited, search_text),
             )
+        sources = select_sources(hits, self.context_token_budget)
         return (yield from self._generate(request.question, sources, context, timer, stream))
 
     def _generate(
