@@ -9,6 +9,7 @@ from ragline.models import Hit
 from ragline.query.answer import (
     EXTRACTIVE_CHARS,
     EXTRACTIVE_SENTENCES,
+    MAX_SENTENCE_CHARS,
     NO_HITS_ANSWER,
     Source,
     best_snippet,
@@ -289,3 +290,18 @@ def test_inflections_of_a_question_word_match() -> None:
                          "Enrollment closed after 120 participants.")
     answer = extractive_answer("When does enrolling close?", sources, max_sentences=1)
     assert answer.text == "Enrollment closed after 120 participants. [1]"
+
+
+def test_a_long_table_row_is_quoted_where_the_question_points_not_from_its_start() -> None:
+    row = ("Induction therapy | " + "; ".join(f"drug {i} {i} mg/kg on days 1, 8 and 15" for i in range(30))
+           + "; stem cell mobilization: cyclophosphamide 50 mg/kg and plerixafor 0.24 mg/kg")
+    answer = extractive_answer("Which stem cell mobilization regimen is used?", sources_of(row), max_sentences=1)
+    assert "plerixafor 0.24 mg/kg" in answer.text and answer.text.startswith("…")
+    assert len(answer.text) <= MAX_SENTENCE_CHARS + 10
+
+
+def test_list_items_and_bare_figures_are_not_headings() -> None:
+    text = "IRB number\n0206/66\nRecords taken before treatment:\n− Upper and lower orthodontic cast"
+    answer = extractive_answer("Which records and IRB number?", sources_of(text), max_sentences=6)
+    assert "0206/66" in answer.text and "Upper and lower orthodontic cast" in answer.text
+    assert "IRB number [1]" not in answer.text  # the heading itself is still not quoted

@@ -34,6 +34,7 @@ RELATIVE_SCORE_FLOOR = 0.4
 # source shares them, whether it repeats them or not. They count this fraction of a word.
 HEADER_TERM_WEIGHT = 0.5
 KEY_LETTERS = 5
+LEAD_WORDS = 3  # words kept before the question's first word when a long sentence is cut
 
 SYSTEM_PROMPT = """\
 You answer questions for a team, using only the numbered sources given with each question \
@@ -131,6 +132,32 @@ def _clip(text: str, limit: int) -> str:
         return text
     cut = text[:limit].rsplit(" ", 1)[0] if " " in text[: limit] else text[:limit]
     return cut.rstrip(" ,;:") + "…"
+
+
+def _focused(sentence: str, wanted: set[str], limit: int = MAX_SENTENCE_CHARS) -> str:
+    """A long sentence or table row cut to ``limit`` characters around the question's words,
+    marked "…" where cut: from a few words before the latest start that still holds the most
+    of them, since what a label asks for follows it ("mobilization: cyclophosphamide 50 mg/kg").
+    Rows of wide tables and run-on list paragraphs reach thousands of characters, and the
+    figure asked for is seldom in their first few hundred."""
+    if len(sentence) <= limit:
+        return sentence
+    words = sentence.split()
+    matches = [1 if _keys(word) & wanted else 0 for word in words]
+
+    def end_from(start: int) -> int:
+        end, length = start, -1
+        while end < len(words) and length + 1 + len(words[end]) <= limit:
+            length += 1 + len(words[end])
+            end += 1
+        return max(end, start + 1)
+
+    counts = [sum(matches[start:end_from(start)]) for start in range(len(words))]
+    most = max(counts)
+    start = max(0, max(i for i, count in enumerate(counts) if count == most) - LEAD_WORDS) if most else 0
+    end = end_from(start)
+    window = " ".join(words[start:end])
+    return ("…" if start else "") + _clip(window, limit) + ("…" if end < len(words) else "")
 
 
 def best_snippet(text: str, question: str, limit: int = SNIPPET_CHARS) -> str:
@@ -286,10 +313,15 @@ class _Candidate:
 _SENTENCE_FINAL = tuple(".!?…。！？؟।:;)\"'”")
 
 
+_LIST_MARK = re.compile(r"^(?:[-–−•◦▪●○■□‣⁃*]|o(?=\s))\s*")
+
+
 def _is_heading(sentence: str) -> bool:
     """A short unpunctuated line ("Probable Cause and Findings") names a section; it answers
-    nothing. Table rows ("Damage | Substantial") carry facts and are kept."""
-    return "|" not in sentence and not sentence.endswith(_SENTENCE_FINAL) and len(sentence.split()) <= 6
+    nothing. Kept: table rows ("Damage | Substantial"), list items ("− Intraoral photograph")
+    and lines without a word (a bare figure, "0206/66", is a value)."""
+    return ("|" not in sentence and not sentence.endswith(_SENTENCE_FINAL) and len(sentence.split()) <= 6
+            and not _LIST_MARK.match(sentence) and any(ch.isalpha() for ch in sentence))
 
 
 def _repeated_sentences(sources: Sequence[Source]) -> set[str]:
@@ -335,7 +367,7 @@ def extractive_answer(
             if _is_heading(sentence) or _sentence_key(sentence) in repeated:
                 continue
             candidates.append(
-                _Candidate(_clip(sentence, MAX_SENTENCE_CHARS), source, len(candidates), _keys(sentence))
+                _Candidate(quoted := _focused(sentence, wanted), source, len(candidates), _keys(quoted))
             )
     sources = usable
     df: Counter[str] = Counter()
