@@ -53,7 +53,13 @@ def test_protocol_titles_are_distinct_and_never_bare_form_headers() -> None:
             continue  # the scanned protocol
     assert len(set(titles)) == len(titles) >= 19
     assert "Study Protocol" not in titles and "Clinical Study Protocol" not in titles
-    assert "Clinical Study Protocol (NCT06151600)" in titles  # a generic title gets the trial's number
+    assert "Clinical Study Protocol (NCT06151600)" not in titles
+    # The cover's labelled title ("Title | A Prospective ...") leads; a form's name stays after it.
+    assert ("A Prospective Natural History and Outcome Measure Discovery Study of Charcot-Marie-Tooth Disease, "
+            "Type 4J — Clinical Study Protocol (NCT06151600)") in titles
+    assert any(t.startswith("Evaluation of Rhomboid flap outcome") and t.endswith("— Research Proposal Form (NCT06152952)")
+               for t in titles)  # "1.2 English Title of research project:" with the title on the next line
+    assert any(t.startswith("The Feasibility of Virtual Reality-Based Activities") for t in titles)  # not the letterhead
 
 
 @needs_corpora

@@ -89,10 +89,15 @@ _GENERIC_TITLE = regex.compile(
     r"study protocol and statistical analysis plan|\d+(?:\.\d+)*\.?\s.*)$",
     regex.I,
 )
-# A title the cover page states in words ("Study Title: ..."), preferred to a generic one.
+# A title the cover page states in a labelled field, preferred to the extractor's: "Study title:
+# X", "Project Name: X", a form's "1.2 English Title of research project:" with X on the next
+# line, or a table row "Title | X".
+_TITLE_LABEL = (
+    r"(?:\d+(?:\.\d+)*\.?\s+)?(?:(?:official|study|protocol|project|trial|full|research|english|scientific)\s+)?"
+    r"(?:title|name)(?:\s+of\s+(?:the\s+)?(?:research\s+)?(?:study|project|trial|protocol))?(?:\s*\([^)\n]{0,80}\))?"
+)
 _LABELLED_TITLE = regex.compile(
-    r"^(?:(?:official|study|protocol|project|trial|full|research)\s+)?(?:title|name)(?:\s+of\s+(?:the\s+)?(?:study|project|trial))?"
-    r"\s*[:：]\s*(?P<title>\S.{8,200})$",
+    rf"^(?:\s*\|\s*)?{_TITLE_LABEL}\s*(?:[:：]\s*\n?|\s\|\s)\s*(?P<title>\S[^|\n]{{8,200}})",
     regex.I | regex.M,
 )
 _VI_MARKS = regex.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", regex.I)
@@ -155,17 +160,23 @@ def _distinguishing_title(title: str | None, cover: str, file_name: str) -> str:
     ("(NYC08CA055)"), else the file name."""
     stem = PurePosixPath(file_name).stem
     title = one_line(title or "")[:200]
-    if not title or _GENERIC_TITLE.search(title):
-        labelled = _LABELLED_TITLE.search(cover)
-        title = one_line(labelled.group("title"))[:200] if labelled else title
-    if not title:
-        return stem
     registrant = _REGISTRANT_NAME.search(cover)
     if registrant:  # a securities filing: its cover names the registrant, the form and the period
         form = _FILING_FORM.search(cover)
         period = find_period(cover)
         parts = [one_line(registrant.group("name"))] + ([form.group().upper()] if form else []) + ([period] if period else [])
         return " — ".join(parts)
+    # The cover's own labelled title beats a heading the extractor guessed (a form's name, the
+    # institution on the letterhead: "Glasgow Caledonian University"); a short guess stays after
+    # it, as it tells a study's consent form from its protocol.
+    labelled = next((one_line(m.group("title")).rstrip(" .")[:200] for m in _LABELLED_TITLE.finditer(cover)
+                     if len(m.group("title").split()) >= 3 and not _GENERIC_TITLE.search(m.group("title"))), None)
+    if labelled and title and labelled.casefold() not in title.casefold() and len(title.split()) <= 6:
+        title = f"{labelled} — {title}"
+    elif labelled:
+        title = labelled
+    if not title:
+        return stem
     if _GENERIC_TITLE.search(title):
         period = find_period(cover)
         if period:
