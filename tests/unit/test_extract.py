@@ -307,13 +307,15 @@ def test_protocol_table_in_reading_order() -> None:
 @needs_corpora
 def test_non_latin_pdfs() -> None:
     chinese = extract((NIH / "NCT06153992_ICF_001.pdf").read_bytes(), "icf.pdf")
-    assert chinese.title == "临床试验 知情同意书 模板"  # metadata title
+    # the cover's labelled "Project Name: ...", then the metadata title (the consent form's own)
+    assert chinese.title.endswith(" — 临床试验 知情同意书 模板")
     thai = extract((NIH / "NCT06155955_Prot_SAP_000.pdf").read_bytes(), "thai.pdf")
     assert thai.title == "โครงการวิจัยฉบับย่อ"
     arabic = extract((NIH / "NCT06152952_Prot_000.pdf").read_bytes(), "arabic.pdf")
     assert any(regex.search(r"\p{Arabic}{4}", b.text) for b in arabic.blocks)
-    # not the file name in the metadata; a generic form title gets the file's name to tell it apart
-    assert arabic.title == "Research Proposal Form (arabic)"
+    # not the file name in the metadata: the form's "English Title" field, then the form's name
+    assert arabic.title.startswith("Evaluation of Rhomboid flap outcome in the surgical treatment")
+    assert arabic.title.endswith(" — Research Proposal Form (arabic)")
 
 
 @needs_corpora
