@@ -100,10 +100,10 @@ def test_pages_newest_activity_first_and_delete_removes_messages(store, tenant) 
 
 def test_concurrent_appends_take_distinct_positions(store, tenant) -> None:
     conversation = store.create(tenant, "alice")
-    with ThreadPoolExecutor(4) as pool:
+    with ThreadPoolExecutor(8) as pool:
         records = list(pool.map(lambda i: store.add_message(tenant, "alice", conversation.id, _message(f"q{i}")),
-                                range(4)))
-    assert sorted(r.position for r in records) == [1, 2, 3, 4]
+                                range(8)))
+    assert sorted(r.position for r in records) == list(range(1, 9))
 
 
 def test_sql_server_ddl_and_migration() -> None:

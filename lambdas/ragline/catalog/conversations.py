@@ -4,11 +4,12 @@ Why every statement filters on tenant *and* user: a conversation id is a capabil
 else may use. Another user's conversation, same tenant or not, is indistinguishable from one
 that does not exist (`NotFoundError`, a 404), on every operation.
 
-A message's position is ``max(position) + 1`` inside a transaction that first locks the
-conversation's row (``SELECT … FOR UPDATE``; SQL Server: UPDLOCK; SQLite serialises writers
-anyway), and (conversation, position) is unique: two follow-ups posted at once into one
-conversation cannot take the same place; should the database still let one through, the
-loser retries with the next position.
+A message's position is ``max(position) + 1`` inside a transaction that first writes the
+conversation's row (its ``updated_at``): that takes the row's write lock on every engine
+(SQLite ignores ``SELECT … FOR UPDATE`` and, its transactions being deferred, let two appends
+read the same maximum before either wrote), so concurrent appends read the maximum one at a
+time. (conversation, position) is unique as well: should a database still let one through,
+the loser retries with the next position.
 """
 
 from __future__ import annotations
@@ -201,17 +202,18 @@ class ConversationStore:
         raise AssertionError("unreachable")
 
     def _add(self, connection, tenant: str, user: str, conversation_id: str, message: NewMessage) -> MessageRecord:
-        owner = connection.execute(
-            select(conversations).where(_owned(tenant, user, conversation_id)).with_for_update()
-        ).first()
-        if owner is None:
+        now = self.catalog._now()
+        touched = connection.execute(
+            update(conversations).where(_owned(tenant, user, conversation_id)).values(updated_at=now)
+        )
+        if touched.rowcount == 0:
             raise NotFoundError(f"conversation {conversation_id} not found")
+        owner = connection.execute(select(conversations).where(conversations.c.id == conversation_id)).one()
         position = connection.execute(
             select(func.coalesce(func.max(conversation_messages.c.position), 0)).where(
                 conversation_messages.c.conversation_id == conversation_id
             )
         ).scalar_one()
-        now = self.catalog._now()
         values = {
             **message.model_dump(),
             "id": str(uuid.uuid4()),
@@ -226,10 +228,10 @@ class ConversationStore:
                 **{**values, "citations": json.dumps(message.citations), "latency_ms": json.dumps(message.latency_ms)}
             )
         )
-        changes: dict[str, Any] = {"updated_at": now}
         if not _conversation(owner).title:
-            changes["title"] = title_for(message.question)
-        connection.execute(update(conversations).where(conversations.c.id == conversation_id).values(**changes))
+            connection.execute(
+                update(conversations).where(conversations.c.id == conversation_id).values(title=title_for(message.question))
+            )
         return MessageRecord.model_validate(values)
 
     def rate(
