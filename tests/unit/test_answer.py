@@ -305,3 +305,10 @@ def test_list_items_and_bare_figures_are_not_headings() -> None:
     answer = extractive_answer("Which records and IRB number?", sources_of(text), max_sentences=6)
     assert "0206/66" in answer.text and "Upper and lower orthodontic cast" in answer.text
     assert "IRB number [1]" not in answer.text  # the heading itself is still not quoted
+
+
+def test_a_possessive_s_is_not_a_question_word() -> None:
+    sources = sources_of("According to the pilot's statement, the winds were light.",
+                         "Examination revealed that the main landing gear was separated.")
+    answer = extractive_answer("What happened to the airplane's landing gear?", sources, max_sentences=1)
+    assert answer.text.startswith("Examination revealed that the main landing gear was separated.")

@@ -90,11 +90,16 @@ def _terms(text: str) -> list[str]:
     return [t.casefold() for t in tokenize(unicodedata.normalize("NFC", text)) if t.strip()]
 
 
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
+
+
 def _keys(text: str) -> frozenset[str]:
     """Words as the extractive answer matches them: a long alphabetic word by its first
     KEY_LETTERS letters, so inflections meet ("enrol" / "enrolled" / "enrollment", "treated" /
-    "treatment"); short words, figures and syllables (Vietnamese) as they are."""
-    return frozenset(t[:KEY_LETTERS] if len(t) > KEY_LETTERS and t.isalpha() else t for t in _terms(text))
+    "treatment"); short words, figures and syllables (Vietnamese) as they are. A possessive's
+    "s" is no word ("the airplane's gear" would match every "pilot's")."""
+    return frozenset(t[:KEY_LETTERS] if len(t) > KEY_LETTERS and t.isalpha() else t
+                     for t in _terms(_POSSESSIVE.sub("", text)))
 
 
 # Latin-style ends need a following space ("3.5", "e.g." mid-word stay); CJK ends do not.
