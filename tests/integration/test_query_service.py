@@ -298,22 +298,17 @@ def test_feedback_is_tied_to_the_query_id(world_on) -> None:
         world_on.catalog.add_feedback("globex", response.query_id, "up")
 
 
-def test_a_hit_comes_with_its_neighbouring_chunks_of_the_same_section(tmp_path) -> None:
-    """The dose table's first rows answer the search; the next chunk (its last rows, same
-    section) comes with it, the next section's chunk does not."""
+def one_document_index(folder, chunks: list[tuple[list[str], str, int | None]]):
+    """An edge index holding one document's ``chunks`` (section path, text, page) in order,
+    with the hash embedder: the retriever's widening and its neighbours, on real points."""
     from ragline.embeddings.hash_embedder import HashEmbedder
     from ragline.index.edge_index import EdgeIndex
     from ragline.models import IndexPoint
     from ragline.sparse import sparse_document_vector
 
-    index = EdgeIndex(str(tmp_path), "chunks")
+    index = EdgeIndex(str(folder), "chunks")
     embedder = HashEmbedder(64)
     index.ensure_collection(64, embedder.name)
-    chunks = [
-        (["5 Dosing"], "Table 4 Dose levels of ibrutinib | Level 0: 420 mg daily", 12),
-        (["5 Dosing"], "Level -1: 280 mg daily | Level -2: 140 mg daily", 13),
-        (["6 Adverse events"], "Atrial fibrillation was reported in 4 participants.", 13),
-    ]
     index.upsert([
         IndexPoint(id=f"00000000-0000-0000-0000-00000000000{i}", tenant="acme", document_id="d", version="v",
                    chunk_index=i, text=text, source="p.pdf", file_type="pdf", section_path=path,
@@ -321,6 +316,18 @@ def test_a_hit_comes_with_its_neighbouring_chunks_of_the_same_section(tmp_path) 
                    sparse=sparse_document_vector(text))
         for i, (path, text, page) in enumerate(chunks)
     ])
+    return index, embedder
+
+
+def test_a_hit_comes_with_its_neighbouring_chunks_of_the_same_section(tmp_path) -> None:
+    """The dose table's first rows answer the search; the next chunk (its last rows, same
+    section) comes with it, the next section's chunk does not."""
+    chunks = [
+        (["5 Dosing"], "Table 4 Dose levels of ibrutinib | Level 0: 420 mg daily", 12),
+        (["5 Dosing"], "Level -1: 280 mg daily | Level -2: 140 mg daily", 13),
+        (["6 Adverse events"], "Atrial fibrillation was reported in 4 participants.", 13),
+    ]
+    index, embedder = one_document_index(tmp_path, chunks)
     plain = Retriever(index, lambda: embedder, MemoryCache()).search("acme", "ibrutinib dose levels", mode="sparse", limit=1)
     wide = Retriever(index, lambda: embedder, MemoryCache(), neighbour_chunks=1).search(
         "acme", "ibrutinib dose levels", mode="sparse", limit=1)
@@ -333,25 +340,12 @@ def test_a_hit_comes_with_its_neighbouring_chunks_of_the_same_section(tmp_path) 
 def test_a_hit_inside_a_better_hits_widened_passage_gives_its_place_to_the_next(tmp_path) -> None:
     """Chunks 0 and 1 of the dosing section both match; with widening, chunk 1 is already in
     chunk 0's passage, so the second place goes to the adverse-events chunk."""
-    from ragline.embeddings.hash_embedder import HashEmbedder
-    from ragline.index.edge_index import EdgeIndex
-    from ragline.models import IndexPoint
-    from ragline.sparse import sparse_document_vector
-
-    index = EdgeIndex(str(tmp_path), "chunks")
-    embedder = HashEmbedder(64)
-    index.ensure_collection(64, embedder.name)
     chunks = [
-        (["5 Dosing"], "Ibrutinib dose levels: level 0 is 420 mg of ibrutinib daily."),
-        (["5 Dosing"], "Ibrutinib dose levels below that: level -1 is 280 mg of ibrutinib daily."),
-        (["6 Adverse events"], "At reduced ibrutinib dose levels atrial fibrillation was reported in 4 participants."),
+        (["5 Dosing"], "Ibrutinib dose levels: level 0 is 420 mg of ibrutinib daily.", None),
+        (["5 Dosing"], "Ibrutinib dose levels below that: level -1 is 280 mg of ibrutinib daily.", None),
+        (["6 Adverse events"], "At reduced ibrutinib dose levels atrial fibrillation was reported in 4 participants.", None),
     ]
-    index.upsert([
-        IndexPoint(id=f"00000000-0000-0000-0000-00000000000{i}", tenant="acme", document_id="d", version="v",
-                   chunk_index=i, text=text, source="p.pdf", file_type="pdf", section_path=path,
-                   dense=embedder.embed_query(text), sparse=sparse_document_vector(text))
-        for i, (path, text) in enumerate(chunks)
-    ])
+    index, embedder = one_document_index(tmp_path, chunks)
     question = "ibrutinib dose levels"
     plain = Retriever(index, lambda: embedder, MemoryCache()).search("acme", question, mode="sparse", limit=2)
     wide = Retriever(index, lambda: embedder, MemoryCache(), neighbour_chunks=1).search(
