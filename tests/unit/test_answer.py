@@ -312,3 +312,24 @@ def test_a_possessive_s_is_not_a_question_word() -> None:
                          "Examination revealed that the main landing gear was separated.")
     answer = extractive_answer("What happened to the airplane's landing gear?", sources, max_sentences=1)
     assert answer.text.startswith("Examination revealed that the main landing gear was separated.")
+
+
+def test_a_sentence_giving_the_kind_of_answer_asked_for_comes_first() -> None:
+    sources = sources_of(
+        "The app reminds women to log their symptoms and mood in the diary.",
+        "The app reminds women to log their symptoms and mood twice a week.",
+    )
+    answer = extractive_answer("How often were women reminded to log their symptoms and mood?", sources)
+    assert answer.text.startswith("The app reminds women to log their symptoms and mood twice a week. [1]")
+
+
+def test_a_question_across_documents_quotes_each_document_before_a_second_sentence_of_one() -> None:
+    sources = [
+        Source(1, hit("The myeloma trial's primary endpoint is MRD negativity. Its primary endpoint is measured after "
+                      "maintenance. The primary endpoint is assessed centrally.", 0), ""),
+        Source(2, hit("The melanoma trial's primary endpoint is the objective response.", 1), ""),
+    ]
+    sources = [Source(s.number, s.hit, s.hit.text) for s in sources]
+    answer = extractive_answer("Compare the primary endpoints of the two trials.", sources)
+    assert markers(answer.text)[:2] == [1, 2]
+    assert "objective response" in answer.text.split("[1]")[1]

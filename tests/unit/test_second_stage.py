@@ -59,6 +59,15 @@ def test_rerank_caps_chunks_per_document() -> None:
     assert [h.point_id for h in rerank(hits, 4).hits] == ["a-0", "a-1", "a-2", "a-3"]
 
 
+def test_a_question_across_documents_gets_each_documents_best_chunk_first() -> None:
+    hits = [hit("a", i, f"Chunk {i} of the long protocol about dosing schedule week {i}.") for i in range(4)]
+    hits += [hit("b", 0, "The other trial doses weekly."), hit("c", 0, "A third trial doses daily.")]
+    ranked = rerank(hits, 4, question="Compare the dosing schedules of the trials.", passage_rerank=False)
+    assert [h.point_id for h in ranked.hits] == ["a-0", "b-0", "c-0", "a-1"]
+    one = rerank(hits, 4, question="What is the dosing schedule in week 2?", passage_rerank=False)
+    assert [h.point_id for h in one.hits] == ["a-0", "a-1", "a-2", "a-3"]
+
+
 def dated(document: str, n: int, date: str, period: str | None = None) -> Hit:
     h = hit(document, n, f"Total net sales for the quarter, filing {document}.")
     return h.model_copy(update={"document_date": date, "period": period})

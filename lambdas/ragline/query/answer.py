@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from ragline.models import Hit
+from ragline.query.question import across_documents, answer_kind
 
 SNIPPET_CHARS = 320
 MAX_SENTENCE_CHARS = 400
 EXTRACTIVE_SENTENCES = 6
 EXTRACTIVE_CHARS = 1600
 FIGURE_BONUS = 1.25  # a sentence or table row that states a figure answers more questions than prose
+ANSWER_KIND_BONUS = 1.5  # ... and one that gives what the question's form asks for ("how often": "twice a week") more
 RELATIVE_SCORE_FLOOR = 0.4
 # Question words found in a source's context header (its document's title, period, section)
 # say which document is meant, not which of its sentences answers: every sentence of the
@@ -343,6 +345,17 @@ def _sentence_key(sentence: str) -> str:
     return " ".join(_terms(sentence))
 
 
+def _each_document_in_turn(ranked: list[_Candidate]) -> list[_Candidate]:
+    """``ranked`` re-ordered so that every document's best sentence comes before any document's
+    second: a question across documents wants each one's answer, not one document's six."""
+    turns: dict[str, int] = {}
+    position = []
+    for order, candidate in enumerate(ranked):
+        turn = turns[candidate.source.hit.document_id] = turns.get(candidate.source.hit.document_id, -1) + 1
+        position.append((turn, order))
+    return [ranked[order] for _, order in sorted(position)]
+
+
 def extractive_answer(
     question: str,
     sources: Sequence[Source],
@@ -366,6 +379,7 @@ def extractive_answer(
     repeated = _repeated_sentences(sources)
     wanted = set(_keys(question))
     figures = {t for t in wanted if any(ch.isdigit() for ch in t)}
+    kind = answer_kind(question)
     candidates: list[_Candidate] = []
     for source in usable:
         for sentence in split_sentences(source.text):
@@ -395,8 +409,11 @@ def extractive_answer(
         # Prefer higher-ranked hits a little; shorter sentences with the same overlap are denser.
         rank_factor = 1.0 / (1.0 + 0.1 * (candidate.source.number - 1))
         length_factor = 1.0 / (1.0 + math.log1p(len(candidate.terms)) / 10)
-        figure_factor = FIGURE_BONUS if any(ch.isdigit() for ch in candidate.sentence) else 1.0
-        return weight * rank_factor * length_factor * figure_factor
+        if kind is not None:  # a sentence that gives the kind of answer asked for ("twice a week")
+            form_factor = ANSWER_KIND_BONUS if kind.given.search(candidate.sentence) else 1.0
+        else:
+            form_factor = FIGURE_BONUS if any(ch.isdigit() for ch in candidate.sentence) else 1.0
+        return weight * rank_factor * length_factor * form_factor
 
     scored = sorted(((score(c), c) for c in candidates), key=lambda sc: (-sc[0], sc[1].order))
     best = scored[0][0] if scored else 0.0
@@ -405,6 +422,8 @@ def extractive_answer(
     if not chosen:
         # Nothing shares a word (e.g. a dense match across languages): show the top passage.
         chosen = [c for c in candidates if c.source.number == sources[0].number]
+    elif across_documents(question):
+        chosen = _each_document_in_turn(chosen)
 
     picked: list[_Candidate] = []
     seen: set[str] = set()
