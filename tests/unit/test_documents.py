@@ -60,6 +60,18 @@ def test_protocol_titles_are_distinct_and_never_bare_form_headers() -> None:
     assert any(t.startswith("Evaluation of Rhomboid flap outcome") and t.endswith("— Research Proposal Form (NCT06152952)")
                for t in titles)  # "1.2 English Title of research project:" with the title on the next line
     assert any(t.startswith("The Feasibility of Virtual Reality-Based Activities") for t in titles)  # not the letterhead
+    # A title set over several lines is whole, however the metadata or the labelled field cut it.
+    assert ("Phase II clinical study of daratumumab combined with bortezomib, lenalidomide and dexamethasone (DVRd) "
+            "in the treatment of patients with newly diagnosed double-hit multiple myeloma (NCT06158269)") in titles
+    assert any(t.startswith("The effect of postprandial ambulation on birth weight percentile in patients with "
+                            "gestational diabetes mellitus") for t in titles)
+    assert any(t.startswith("The Effect of Music Therapy on Cognition in Neurorehabilitation – A Feasibility "
+                            "Randomized Controlled Trial") for t in titles)
+    # A generic metadata title ("data analysis plan") gives way to the cover's title line.
+    assert any(t.startswith("Understanding the Effectiveness of an Online Support Group") for t in titles)
+    # The next field of the cover is not part of the title ("… spinal cord injury Grant Number: 1R43…").
+    faucet = next(t for t in titles if t.startswith("Access-H20"))
+    assert "Grant Number" not in faucet and faucet.endswith("spinal cord injury — Study Protocol (NCT06159946)")
 
 
 @needs_corpora

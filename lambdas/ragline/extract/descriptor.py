@@ -100,6 +100,13 @@ _LABELLED_TITLE = regex.compile(
     rf"^(?:\s*\|\s*)?{_TITLE_LABEL}\s*(?:[:：]\s*\n?|\s\|\s)\s*(?P<title>\S[^|\n]{{8,200}})",
     regex.I | regex.M,
 )
+# The next field of a cover that runs on in the same line: "… spinal cord injury Grant Number: 1R43…".
+_NEXT_FIELD = regex.compile(
+    r"(?<=\S{3})\s+(?:\p{Lu}[\p{L}-]*\s+){0,2}(?i:number|no\.?|id|date|version|code|sponsor|investigator|author|"
+    r"phone|e-?mail|site|reference|grant|funding|identifier)\s*[:：]\s"
+)
+# Words a title line does not end on when the title goes on in the next line.
+_OPEN_WORDS = frozenset("a an the of with in and or for on to by from at versus vs".split())
 _VI_MARKS = regex.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", regex.I)
 _VI_WORDS = frozenset("của và là các được trong cho những với không có này người một để đã theo từ khi".split())
 _EN_WORDS = frozenset("the of and to in is for with that on by this are be as or at from which".split())
@@ -159,7 +166,7 @@ def _distinguishing_title(title: str | None, cover: str, file_name: str) -> str:
     title every report shares ("... Final Report") gets the period, else the cover's identifier
     ("(NYC08CA055)"), else the file name."""
     stem = PurePosixPath(file_name).stem
-    title = one_line(title or "")[:200]
+    title = _completed(one_line(title or ""), cover)[:200]
     registrant = _REGISTRANT_NAME.search(cover)
     if registrant:  # a securities filing: its cover names the registrant, the form and the period
         form = _FILING_FORM.search(cover)
@@ -169,12 +176,15 @@ def _distinguishing_title(title: str | None, cover: str, file_name: str) -> str:
     # The cover's own labelled title beats a heading the extractor guessed (a form's name, the
     # institution on the letterhead: "Glasgow Caledonian University"); a short guess stays after
     # it, as it tells a study's consent form from its protocol.
-    labelled = next((one_line(m.group("title")).rstrip(" .")[:200] for m in _LABELLED_TITLE.finditer(cover)
+    labelled = next((_completed(_NEXT_FIELD.split(one_line(m.group("title")), 1)[0].rstrip(" ."), cover)[:200]
+                     for m in _LABELLED_TITLE.finditer(cover)
                      if len(m.group("title").split()) >= 3 and not _GENERIC_TITLE.search(m.group("title"))), None)
     if labelled and title and labelled.casefold() not in title.casefold() and len(title.split()) <= 6:
         title = f"{labelled} — {title}"
     elif labelled:
         title = labelled
+    if title and _GENERIC_TITLE.search(title):
+        title = _cover_line_title(cover) or title  # metadata "data analysis plan" over a cover that names the study
     if not title:
         return stem
     if _GENERIC_TITLE.search(title):
@@ -186,6 +196,39 @@ def _distinguishing_title(title: str | None, cover: str, file_name: str) -> str:
         return f"{title} ({identifier})"
     if _GENERIC_TITLE.search(title) and stem.casefold() not in title.casefold():
         return f"{title} ({stem})"
+    return title
+
+
+def _cover_line_title(cover: str) -> str | None:
+    """The cover's first line when it reads as a title (five words or more, no field label,
+    not itself a form's name), completed by the lines that continue it."""
+    first = next((one_line(line) for line in cover.splitlines() if line.strip()), "")
+    if len(first.split()) < 5 or len(first) > 250 or _GENERIC_TITLE.search(first) or _NEXT_FIELD.match(' ' + first):
+        return None
+    return _completed(first, cover)
+
+
+def _completed(title: str, cover: str) -> str:
+    """``title`` with the rest of its cover paragraph where the title ends a cover line that
+    does not end the title: PDF metadata titles are often the first line of a title set over
+    two or three ("… combined with bortezomib," / "lenalidomide and …"). The next lines join
+    while they start in lower case or the line before ends open (",", "–", "of", "with" …)."""
+    if not title:
+        return title
+    lines = [one_line(line) for line in cover.splitlines()]
+    for i, line in enumerate(lines):
+        if line != title and not line.endswith((" " + title, ":" + title)):
+            continue
+        parts = [title]
+        for following in lines[i + 1 : i + 3]:
+            last = parts[-1].split()[-1]
+            opens = last.endswith((",", "–", "-", ":")) or last.casefold() in _OPEN_WORDS
+            if not following or following.startswith("(") or _NEXT_FIELD.match(" " + following):
+                break
+            if not (following[0].islower() or opens):
+                break
+            parts.append(following)
+        return " ".join(parts)
     return title
 
 
