@@ -23,6 +23,7 @@ def test_questions_about_several_documents(question: str) -> None:
     "What is the IRB number of the hemophilia A emicizumab versus factor VIII study?",
     "What was the probable cause of the accident in Belen, NM?",
     "Học phí ngành Quản trị kinh doanh là bao nhiêu?",
+    "Which statistical tests will be used to compare bleeding rates before and after the switch?",
 ])
 def test_questions_about_one_document(question: str) -> None:
     assert not across_documents(question)

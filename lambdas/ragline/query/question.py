@@ -12,12 +12,13 @@ import re
 from dataclasses import dataclass
 
 # What documents call themselves; a question that names them in the plural, or "both"/"each"
-# of them, or asks to compare, is about several documents.
+# of them, or asks to compare (as its verb: "Compare …", "how does … compare"; not "the tests
+# used to compare bleeding rates"), is about several documents.
 _DOCUMENT_NOUN = (r"(?:stud(?:y|ies)|trials?|protocols?|documents?|reports?|filings?|papers?|files?|"
                   r"compan(?:y|ies)|projects?|programmes?|programs?|contracts?|polic(?:y|ies)|manuals?|"
                   r"accidents?|investigations?|tài\s+liệu|báo\s+cáo|nghiên\s+cứu)")
 _ACROSS_DOCUMENTS = re.compile(
-    rf"\bcompar(?:e|es|ed|ing|ison)\b|so\s+sánh|cả\s+hai|"
+    rf"^\W*compare\b|\bhow\s+do(?:es)?\b.*\bcompare\b|\bcomparison\s+(?:of|between)\b|^\W*so\s+sánh|cả\s+hai|"
     rf"\b(?:both|each|all|either|neither)\s+(?:of\s+)?(?:the\s+|these\s+|those\s+)?(?:\w+\s+){{0,2}}?{_DOCUMENT_NOUN}\b|"
     r"\b(?:studies|trials|protocols|documents|reports|filings|papers|files|companies|projects|programmes|"
     r"programs|contracts|policies|manuals|accidents|investigations)\b|các\s+(?:tài\s+liệu|báo\s+cáo|nghiên\s+cứu)",
