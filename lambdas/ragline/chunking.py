@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 import regex
 
 from ragline.models import Block, Chunk, DocumentDescriptor, ExtractedDocument, Table
-from ragline.text import count_tokens, normalize
+from ragline.text import count_tokens, normalize, sentences
 
 SECTION, PARAGRAPH, LINE, SENTENCE, WORD, CHARACTER = 5, 4, 3, 2, 1, 0
 # A break qualifies only if the chunk before it is at least this full (fraction of max_tokens):
@@ -39,12 +39,6 @@ SECTION, PARAGRAPH, LINE, SENTENCE, WORD, CHARACTER = 5, 4, 3, 2, 1, 0
 _MIN_FILL = {SECTION: 0.25, PARAGRAPH: 0.5, LINE: 0.5, SENTENCE: 0.5, WORD: 0.0, CHARACTER: 0.0}
 
 _PARAGRAPHS = regex.compile(r"\n\s*\n")
-# Sentence ends: terminal punctuation (any script), optional closing quotes/brackets, then space
-# before something that is not a lowercase letter ("e.g. this" stays whole); or CJK full stops,
-# which need no space after them.
-# Written as punctuation first, then the gap (not as a lookbehind tried at every space), so the
-# scan is fast on long text; the gap group is the break.
-_SENTENCE_ENDS = regex.compile(r"[.!?…。！？؟।॥።፧][\"'”’»)\]]*(?P<gap>\s+(?!\p{Ll})|(?<=[。！？])(?=\S))")
 _WORDS = regex.compile(r"\S+")
 _GRAPHEMES = regex.compile(r"\X")
 _MONTH_NAMES = r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
@@ -232,7 +226,7 @@ def _split(text: str, strength: int, prose: bool) -> list[Piece]:
     pieces: list[Piece] = [(text, strength, "\n\n")]
     pieces = _refine(pieces, PARAGRAPH, lambda t: [(p, "\n\n") for p in _PARAGRAPHS.split(t)])
     pieces = _refine(pieces, LINE, lambda t: [(line, "\n") for line in t.split("\n")])
-    return _refine(pieces, SENTENCE, _sentences) if prose else pieces
+    return _refine(pieces, SENTENCE, sentences) if prose else pieces
 
 
 def _refine(pieces: list[Piece], level: int, splitter: Callable[[str], list[tuple[str, str]]]) -> list[Piece]:
@@ -243,17 +237,6 @@ def _refine(pieces: list[Piece], level: int, splitter: Callable[[str], list[tupl
         for i, (part, sep) in enumerate(parts):
             refined.append((part, strength, separator) if i == 0 else (part, level, sep))
     return refined
-
-
-def _sentences(text: str) -> list[tuple[str, str]]:
-    """Sentences with the separator that preceded each: a space, or nothing after "。"."""
-    parts: list[tuple[str, str]] = []
-    start, separator = 0, ""
-    for end in _SENTENCE_ENDS.finditer(text):
-        parts.append((text[start : end.start("gap")], separator))
-        start, separator = end.end("gap"), " " if end.group("gap") else ""
-    parts.append((text[start:], separator))
-    return parts
 
 
 def _split_words(text: str, strength: int, separator: str, max_tokens: int) -> list[tuple[str, int, int, str, bool]]:

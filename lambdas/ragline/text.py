@@ -93,3 +93,27 @@ def count_tokens(text: str) -> int:
     for digits in digit_runs.findall(text):
         total += (len(digits) + 2) // 3
     return total
+
+
+# Sentence ends: terminal punctuation (any script), optional closing quotes/brackets, then space
+# before something that is not a lowercase letter ("e.g. this" stays whole); or CJK full stops,
+# which need no space after them. Never after an abbreviation that a name or figure follows
+# ("Dr. Whelan", "Fig. 2", "No. 5", "et al. 2019", "vs. Deep suturing").
+# Written as punctuation first, then the gap (not as a lookbehind tried at every space), so the
+# scan is fast on long text; the gap group is the break.
+_SENTENCE_ENDS = regex.compile(
+    r"(?<!\b(?:e\.g|i\.e|cf|vs|Dr|Mr|Mrs|Ms|Prof|Fig|Figs|No|Nos|approx|et\s+al|St))"
+    r"[.!?…。！？؟।॥።፧][\"'”’»)\]]*(?P<gap>\s+(?!\p{Ll})|(?<=[。！？])(?=\S))"
+)
+
+
+def sentences(text: str) -> list[tuple[str, str]]:
+    """Sentences with the separator that preceded each: a space, or nothing after "。". The one
+    sentence splitter: chunks end at these boundaries and extractive answers quote these."""
+    parts: list[tuple[str, str]] = []
+    start, separator = 0, ""
+    for end in _SENTENCE_ENDS.finditer(text):
+        parts.append((text[start : end.start("gap")], separator))
+        start, separator = end.end("gap"), " " if end.group("gap") else ""
+    parts.append((text[start:], separator))
+    return parts

@@ -219,6 +219,12 @@ def test_wrapped_pdf_lines_join_but_table_rows_and_list_items_stand_alone() -> N
     ]
 
 
+def test_bulleted_lines_of_any_mark_stand_alone() -> None:
+    text = "Feasibility measures:\no Recruitment rate: patients enrolled per month\n▪ Dropout rate: patients lost"
+    assert split_sentences(text) == ["Feasibility measures:", "o Recruitment rate: patients enrolled per month",
+                                     "▪ Dropout rate: patients lost"]
+
+
 def test_snippet_starts_at_the_best_sentence() -> None:
     text = "Intro sentence about nothing in particular. " * 10 + "Refunds are paid within 5 days. " + "Tail. " * 5
     snippet = best_snippet(text, "when are refunds paid", limit=80)
@@ -302,7 +308,7 @@ def test_a_long_table_row_is_quoted_where_the_question_points_not_from_its_start
 
 def test_list_items_and_bare_figures_are_not_headings() -> None:
     text = "IRB number\n0206/66\nRecords taken before treatment:\n− Upper and lower orthodontic cast"
-    answer = extractive_answer("Which records and IRB number?", sources_of(text), max_sentences=6)
+    answer = extractive_answer("Which orthodontic records and IRB number?", sources_of(text), max_sentences=6)
     assert "0206/66" in answer.text and "Upper and lower orthodontic cast" in answer.text
     assert "IRB number [1]" not in answer.text  # the heading itself is still not quoted
 

@@ -118,3 +118,17 @@ def test_ascii_fast_path_counts_like_the_unicode_patterns(text: str) -> None:
         general += 1 if n <= 6 else 2 if n <= 10 else 2 + (n - 7) // 4
     general += sum((len(d) + 2) // 3 for d in module._DIGITS.findall(text))
     assert count_tokens(text) == general
+
+
+def test_sentences_do_not_end_after_abbreviations_or_before_lower_case() -> None:
+    from ragline.text import sentences
+
+    text = ("Control uses e.g. voice, eye gaze, machine vision. Dr. Anna Whelan leads it. See Fig. 2 and "
+            "No. 5 as in Smith et al. 2019. The flap vs. Deep suturing trial. Done.")
+    assert [s for s, _ in sentences(text)] == [
+        "Control uses e.g. voice, eye gaze, machine vision.",
+        "Dr. Anna Whelan leads it.",
+        "See Fig. 2 and No. 5 as in Smith et al. 2019.",
+        "The flap vs. Deep suturing trial.",
+        "Done.",
+    ]

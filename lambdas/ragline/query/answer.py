@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 
 from ragline.models import Hit
 from ragline.query.question import across_documents, answer_kind
+from ragline.text import sentences
 
 SNIPPET_CHARS = 320
 MAX_SENTENCE_CHARS = 400
@@ -104,16 +105,17 @@ def _keys(text: str) -> frozenset[str]:
                      for t in _terms(_POSSESSIVE.sub("", text)))
 
 
-# Latin-style ends need a following space ("3.5", "e.g." mid-word stay); CJK ends do not.
-_SENTENCE_END = re.compile(r"(?<=[.!?…؟।])\s+|(?<=[。！？])\s*")
+# A list item's mark: a bullet of any shape (PDFs draw "o" and "▪" as bullets too).
+_LIST_MARK = re.compile(r"^(?:[-–−•◦▪●○■□‣⁃*]|o(?=\s))\s*")
 # Lines that stand alone: table rows, list items, headings. Other lines are wrapped prose.
-_STANDALONE_LINE = re.compile(r"^(?:[-*•#]\s|\d+[.)]\s)|\|")
+_STANDALONE_LINE = re.compile(r"^(?:[-–−•◦▪●○■□‣⁃*#]\s|o\s|\d+[.)]\s)|\|")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences by end punctuation of any script. PDF text wraps lines mid-sentence, so
-    wrapped lines are joined first; table rows and list items stay whole."""
-    return [s.strip() for block in _blocks(text) for s in _SENTENCE_END.split(block) if s.strip()]
+    """Sentences by end punctuation of any script (``ragline.text.sentences``, as the chunker
+    cuts them). PDF text wraps lines mid-sentence, so wrapped lines are joined first; table
+    rows and list items stay whole."""
+    return [s.strip() for block in _blocks(text) for s, _ in sentences(block) if s.strip()]
 
 
 def _blocks(text: str) -> list[str]:
@@ -319,8 +321,6 @@ class _Candidate:
 
 _SENTENCE_FINAL = tuple(".!?…。！？؟।:;)\"'”")
 
-
-_LIST_MARK = re.compile(r"^(?:[-–−•◦▪●○■□‣⁃*]|o(?=\s))\s*")
 
 
 def _is_heading(sentence: str) -> bool:
