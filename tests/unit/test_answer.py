@@ -209,7 +209,13 @@ def test_extractive_answer_is_bounded() -> None:
 
 
 def test_sentences_split_on_any_script_and_on_lines() -> None:
-    assert split_sentences("Một. Hai? Ba! 四。五\n\nsix") == ["Một.", "Hai?", "Ba!", "四。", "五", "six"]
+    assert split_sentences("Một. Hai? Ba! 四。五\n\nSix") == ["Một.", "Hai?", "Ba!", "四。", "五", "Six"]
+
+
+def test_a_sentence_goes_on_across_a_blank_line_in_lower_case() -> None:
+    text = "Do not use on patients with a cardiac pacemaker, implanted\n\ndefibrillator or other device.\n\nlater."
+    assert split_sentences(text) == [
+        "Do not use on patients with a cardiac pacemaker, implanted defibrillator or other device.", "later."]
 
 
 def test_wrapped_pdf_lines_join_but_table_rows_and_list_items_stand_alone() -> None:

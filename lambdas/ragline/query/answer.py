@@ -119,17 +119,25 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _blocks(text: str) -> list[str]:
+    """Prose paragraphs and standalone lines. A blank line (a page or chunk break) inside a
+    sentence does not end it: prose that starts in lower case after prose that did not end a
+    sentence goes on the same paragraph ("… a cardiac pacemaker, implanted" / "defibrillator …")."""
     blocks: list[str] = []
     prose: list[str] = []
+    open_prose = False  # the last block is prose that stopped mid-sentence
     for line in (line.strip() for line in text.splitlines()):
         if line and not _STANDALONE_LINE.search(line):
+            if not prose and open_prose and line[0].islower():
+                prose = [blocks.pop()]
             prose.append(line)
             continue
         if prose:
             blocks.append(" ".join(prose))
+            open_prose = not blocks[-1].endswith(_SENTENCE_FINAL)
             prose = []
         if line:
             blocks.append(line)
+            open_prose = False
     if prose:
         blocks.append(" ".join(prose))
     return blocks
