@@ -319,6 +319,11 @@ def test_list_items_and_bare_figures_are_not_headings() -> None:
     assert "IRB number [1]" not in answer.text  # the heading itself is still not quoted
 
 
+def test_a_labelled_figure_is_a_value_not_a_heading() -> None:
+    answer = extractive_answer("What is the IRB number of the study?", sources_of("Ethics\n\nIRB No. 0206/66\n\n2.3 IRB Methods"))
+    assert answer.text.startswith("IRB No. 0206/66 [1]") and "Methods" not in answer.text
+
+
 def test_a_possessive_s_is_not_a_question_word() -> None:
     sources = sources_of("According to the pilot's statement, the winds were light.",
                          "Examination revealed that the main landing gear was separated.")

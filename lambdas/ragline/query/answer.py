@@ -333,10 +333,13 @@ _SENTENCE_FINAL = tuple(".!?…。！？؟।:;)\"'”")
 
 def _is_heading(sentence: str) -> bool:
     """A short unpunctuated line ("Probable Cause and Findings") names a section; it answers
-    nothing. Kept: table rows ("Damage | Substantial"), list items ("− Intraoral photograph")
-    and lines without a word (a bare figure, "0206/66", is a value)."""
-    return ("|" not in sentence and not sentence.endswith(_SENTENCE_FINAL) and len(sentence.split()) <= 6
-            and not _LIST_MARK.match(sentence) and any(ch.isalpha() for ch in sentence))
+    nothing. Kept: table rows ("Damage | Substantial"), list items ("− Intraoral photograph"),
+    lines without a word (a bare figure, "0206/66", is a value) and labelled figures ("IRB No.
+    0206/66": a figure after the first word; a section number comes first, "2.3 Methods")."""
+    words = sentence.split()
+    return ("|" not in sentence and not sentence.endswith(_SENTENCE_FINAL) and len(words) <= 6
+            and not _LIST_MARK.match(sentence) and any(ch.isalpha() for ch in sentence)
+            and not any(ch.isdigit() for word in words[1:] for ch in word))
 
 
 def _repeated_sentences(sources: Sequence[Source]) -> set[str]:
