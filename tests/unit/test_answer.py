@@ -324,6 +324,14 @@ def test_a_labelled_figure_is_a_value_not_a_heading() -> None:
     assert answer.text.startswith("IRB No. 0206/66 [1]") and "Methods" not in answer.text
 
 
+def test_a_lead_in_carries_the_list_items_that_answer_it() -> None:
+    text = ("Records taken before treatment:\n− Upper and lower orthodontic cast\n− Intraoral photograph\n"
+            "The miniscrews are placed under local anaesthesia.")
+    answer = extractive_answer("Which records are taken before treatment?", sources_of(text))
+    assert answer.text.startswith(
+        "Records taken before treatment: Upper and lower orthodontic cast; Intraoral photograph [1]")
+
+
 def test_a_possessive_s_is_not_a_question_word() -> None:
     sources = sources_of("According to the pilot's statement, the winds were light.",
                          "Examination revealed that the main landing gear was separated.")

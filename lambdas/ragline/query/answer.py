@@ -107,6 +107,7 @@ def _keys(text: str) -> frozenset[str]:
 
 # A list item's mark: a bullet of any shape (PDFs draw "o" and "▪" as bullets too).
 _LIST_MARK = re.compile(r"^(?:[-–−•◦▪●○■□‣⁃*]|o(?=\s))\s*")
+_NUMBERED_ITEM = re.compile(r"^(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s")
 # Lines that stand alone: table rows, list items, headings. Other lines are wrapped prose.
 _STANDALONE_LINE = re.compile(r"^(?:[-–−•◦▪●○■□‣⁃*#]\s|o\s|\d+[.)]\s)|\|")
 
@@ -342,6 +343,24 @@ def _is_heading(sentence: str) -> bool:
             and not any(ch.isdigit() for word in words[1:] for ch in word))
 
 
+def _with_their_lists(sentences: list[str]) -> list[str]:
+    """``sentences`` where a lead-in ("Records taken before treatment:") carries the list items
+    that follow it ("− Orthodontic casts; − Intraoral photographs"): the items answer what the
+    lead-in names, and share no word with the question themselves. Items stay sentences too."""
+    out: list[str] = []
+    for i, sentence in enumerate(sentences):
+        if sentence.endswith(":"):
+            items = []
+            for item in sentences[i + 1:]:
+                if not _LIST_MARK.match(item) and not _NUMBERED_ITEM.match(item):
+                    break
+                items.append(_LIST_MARK.sub("", item, count=1).strip())
+            if items:
+                sentence = f"{sentence} {'; '.join(items)}"
+        out.append(sentence)
+    return out
+
+
 def _repeated_sentences(sources: Sequence[Source]) -> set[str]:
     """Sentences (normalised) that occur in sources of two or more documents: standard text of
     a form or template, never the answer to a question about one document."""
@@ -393,7 +412,7 @@ def extractive_answer(
     kind = answer_kind(question)
     candidates: list[_Candidate] = []
     for source in usable:
-        for sentence in split_sentences(source.text):
+        for sentence in _with_their_lists(split_sentences(source.text)):
             if _is_heading(sentence) or _sentence_key(sentence) in repeated:
                 continue
             candidates.append(
