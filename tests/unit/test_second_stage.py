@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ragline.models import Hit
 import pytest
-from ragline.query.second_stage import boilerplate_ids, rerank, time_boosted, uncovered
+from ragline.query.second_stage import boilerplate_ids, first_document_ahead, rerank, time_boosted, uncovered
 
 # The NTSB's standard paragraph, as it appears in every report of the corpus.
 STANDARD = (
@@ -141,3 +141,13 @@ def test_hits_inside_a_better_hits_reach_are_dropped() -> None:
             hit("a", 7, "x").model_copy(update={"section_path": ["Other section"]})]
     assert [h.point_id for h in uncovered(hits, 2)] == ["a-5", "b-6", "a-8", "a-7"]
     assert uncovered(hits, 0) == hits
+
+
+def test_the_first_documents_chunks_come_ahead_but_another_documents_best_keeps_its_top_5_place() -> None:
+    hits = [hit("a", 0, "x"), hit("b", 0, "x"), hit("c", 0, "x"), hit("a", 1, "x"), hit("d", 0, "x"),
+            hit("a", 2, "x"), hit("a", 3, "x"), hit("a", 4, "x"), hit("a", 5, "x")]
+    ordered = [h.point_id for h in first_document_ahead(hits, 10)]
+    assert ordered[:5] == ["a-0", "a-1", "a-2", "a-3", "b-0"]  # b-0 was 2nd: still in the top 5
+    assert ordered[5:] == ["a-4", "a-5", "c-0", "d-0"]
+    far = [hit("a", 0, "x")] + [hit("a", i, "x") for i in range(1, 6)] + [hit("b", 0, "x")]
+    assert [h.point_id for h in first_document_ahead(far, 10)][-1] == "b-0"  # it had no top-5 place

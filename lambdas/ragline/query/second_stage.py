@@ -22,6 +22,12 @@ together:
   would leave the others out. (On the nih dev set the gold documents of such questions were
   mostly among the first four *documents* of the candidates, but behind a fifth and sixth
   chunk of the first one.)
+- Focus. A question about one document is answered from that document's passages; other
+  documents' chunks that rank among them (a shared phrase, a similar protocol) take the slots
+  of its own next chunks. Unless the question is across documents, the first hit's document's
+  chunks move up ``FIRST_DOCUMENT_RANKS`` places, and the best hit of another document keeps
+  its place in the top 5 if it had one, in case the first document is the wrong one. (On the
+  nih dev set, context recall@6 0.66 → 0.71, with recall@5 unchanged.)
 - Time. Each document may carry its date and period (the chunker's descriptor). A question
   that names a year ("in 2022", "Q3 2025") or asks for the latest/most recent one moves the
   hits of the documents that match (the year in their date or period; the newest date among
@@ -58,7 +64,8 @@ SHINGLE_WORDS = 5
 BOILERPLATE_OVERLAP = 0.6  # share of a passage's shingles found in another document's passage
 MIN_SHINGLES = 8  # shorter passages are too short to call repeated
 TIME_BOOST_RANKS = 5
-SPREAD_PER_DOCUMENT = 1  # chunks per document ahead of other documents' for questions across documents
+SPREAD_PER_DOCUMENT = 1
+FIRST_DOCUMENT_RANKS = 10  # chunks per document ahead of other documents' for questions across documents
 PASSAGE_RRF_K = 60  # fusing the index rank with the passage-text rank
 BM25_K1, BM25_B = 1.2, 0.75
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
@@ -163,9 +170,12 @@ def rerank(
     if passage_rerank:
         hits = passage_fused(question, hits)
     hits = time_boosted(question, hits)
+    repeated = boilerplate_ids(hits)
     if across_documents(question):
         max_per_document = min(max_per_document or SPREAD_PER_DOCUMENT, SPREAD_PER_DOCUMENT)
-    repeated = boilerplate_ids(hits)
+    else:
+        hits = first_document_ahead([h for h in hits if h.point_id not in repeated], FIRST_DOCUMENT_RANKS) + [
+            h for h in hits if h.point_id in repeated]
     first: list[Hit] = []
     later: list[Hit] = []
     per_document: dict[str, int] = {}
@@ -181,6 +191,21 @@ def rerank(
     ordered = first + later + [hit for hit in hits if hit.point_id in repeated]
     kept = ordered[:limit]
     return Ranked(kept, frozenset(h.point_id for h in kept if h.point_id in repeated))
+
+
+def first_document_ahead(hits: Sequence[Hit], ranks: int, keep_within: int = 5) -> list[Hit]:
+    """``hits`` with the first hit's document's other chunks moved ``ranks`` places up; the best
+    hit of another document keeps its place in the top ``keep_within`` if it had one."""
+    if not hits:
+        return []
+    first = hits[0].document_id
+    position = {h.point_id: rank - (ranks + 0.5 if h.document_id == first else 0) for rank, h in enumerate(hits)}
+    ordered = sorted(hits, key=lambda h: position[h.point_id])
+    other = next((rank for rank, h in enumerate(hits) if h.document_id != first), None)
+    if other is not None and other < keep_within and ordered.index(hits[other]) >= keep_within:
+        ordered.remove(hits[other])
+        ordered.insert(keep_within - 1, hits[other])
+    return ordered
 
 
 def kept_only(ranked: Ranked, hits: Sequence[Hit]) -> Ranked:
