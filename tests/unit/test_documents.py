@@ -17,7 +17,7 @@ from ragline.chunking import chunk_document, fingerprint
 from ragline.errors import DocumentError
 from ragline.extract import extract
 from ragline.extract.common import BlockBuilder
-from ragline.extract.descriptor import detect_language, find_date, find_period
+from ragline.extract.descriptor import describe, detect_language, find_date, find_period
 from ragline.extract.pdf import _is_heading, _Line
 from ragline.models import Block, DocumentDescriptor, ExtractedDocument, Table
 from ragline.text import count_tokens
@@ -72,6 +72,13 @@ def test_protocol_titles_are_distinct_and_never_bare_form_headers() -> None:
     # The next field of the cover is not part of the title ("… spinal cord injury Grant Number: 1R43…").
     faucet = next(t for t in titles if t.startswith("Access-H20"))
     assert "Grant Number" not in faucet and faucet.endswith("spinal cord injury — Study Protocol (NCT06159946)")
+
+
+def test_a_generic_metadata_title_gives_way_to_a_title_line_but_not_to_prose() -> None:
+    titled = [Block(text="Walking After Meals in Gestational Diabetes: A Randomised Trial\nVersion 2", page=1)]
+    assert describe(titled, "sap.pdf", "Statistical Analysis Plan").title.startswith("Walking After Meals")
+    prose = [Block(text="This plan describes the analyses. It covers the primary outcome in full.", page=1)]
+    assert describe(prose, "sap.pdf", "Statistical Analysis Plan").title == "Statistical Analysis Plan (sap)"
 
 
 @needs_corpora

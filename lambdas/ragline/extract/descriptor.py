@@ -105,6 +105,7 @@ _NEXT_FIELD = regex.compile(
     r"(?<=\S{3})\s+(?:\p{Lu}[\p{L}-]*\s+){0,2}(?i:number|no\.?|id|date|version|code|sponsor|investigator|author|"
     r"phone|e-?mail|site|reference|grant|funding|identifier)\s*[:：]\s"
 )
+_SENTENCE_BREAK = regex.compile(r"[.!?]\s+\p{Lu}")  # prose, not a title: "This report describes … It covers …"
 # Words a title line does not end on when the title goes on in the next line.
 _OPEN_WORDS = frozenset("a an the of with in and or for on to by from at versus vs".split())
 _VI_MARKS = regex.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", regex.I)
@@ -200,10 +201,11 @@ def _distinguishing_title(title: str | None, cover: str, file_name: str) -> str:
 
 
 def _cover_line_title(cover: str) -> str | None:
-    """The cover's first line when it reads as a title (five words or more, no field label,
-    not itself a form's name), completed by the lines that continue it."""
+    """The cover's first line when it reads as a title (five words or more, one sentence at
+    most, no field label, not itself a form's name), completed by the lines that continue it."""
     first = next((one_line(line) for line in cover.splitlines() if line.strip()), "")
-    if len(first.split()) < 5 or len(first) > 250 or _GENERIC_TITLE.search(first) or _NEXT_FIELD.match(' ' + first):
+    if (len(first.split()) < 5 or len(first) > 250 or _GENERIC_TITLE.search(first)
+            or _NEXT_FIELD.match(" " + first) or _SENTENCE_BREAK.search(first)):
         return None
     return _completed(first, cover)
 
