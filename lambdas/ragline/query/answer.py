@@ -106,10 +106,11 @@ def _keys(text: str) -> frozenset[str]:
 
 
 # A list item's mark: a bullet of any shape (PDFs draw "o" and "▪" as bullets too).
-_LIST_MARK = re.compile(r"^(?:[-–−•◦▪●○■□‣⁃*]|o(?=\s))\s*")
+_BULLETS = "-–−•◦▪●○■□‣⁃*"
+_LIST_MARK = re.compile(rf"^(?:[{_BULLETS}]|o(?=\s))\s*")
 _NUMBERED_ITEM = re.compile(r"^(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s")
 # Lines that stand alone: table rows, list items, headings. Other lines are wrapped prose.
-_STANDALONE_LINE = re.compile(r"^(?:[-–−•◦▪●○■□‣⁃*#]\s|o\s|\d+[.)]\s)|\|")
+_STANDALONE_LINE = re.compile(rf"^(?:[{_BULLETS}#]\s|o\s|\d+[.)]\s)|\|")
 
 
 def split_sentences(text: str) -> list[str]:

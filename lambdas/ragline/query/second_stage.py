@@ -64,8 +64,8 @@ SHINGLE_WORDS = 5
 BOILERPLATE_OVERLAP = 0.6  # share of a passage's shingles found in another document's passage
 MIN_SHINGLES = 8  # shorter passages are too short to call repeated
 TIME_BOOST_RANKS = 5
-SPREAD_PER_DOCUMENT = 1
-FIRST_DOCUMENT_RANKS = 10  # chunks per document ahead of other documents' for questions across documents
+SPREAD_PER_DOCUMENT = 1  # chunks per document ahead of other documents' for questions across documents
+FIRST_DOCUMENT_RANKS = 10  # places the first hit's document's chunks move up for a question about one document
 PASSAGE_RRF_K = 60  # fusing the index rank with the passage-text rank
 BM25_K1, BM25_B = 1.2, 0.75
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
@@ -74,6 +74,8 @@ _LATEST = re.compile(
     r"\b(?:latest|most\s+recent|newest|last\s+(?:quarter|year|report|filing|version))\b|mới\s+nhất|gần\s+đây\s+nhất",
     re.IGNORECASE,
 )
+
+
 @dataclass(frozen=True)
 class Ranked:
     """The kept hits, best first, and the point ids among them that are boilerplate."""
