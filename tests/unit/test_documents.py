@@ -243,6 +243,26 @@ def test_ntsb_form_grid_reads_as_label_value_pairs() -> None:
     assert "Certificate: Private | Age: 85, Male" in pilot.text.split("\n")
 
 
+@needs_corpora
+def test_a_boxed_paragraph_is_text_not_a_one_column_table() -> None:
+    # The rhomboid-flap protocol is a form: its operative steps sit in one framed box per field.
+    # Read as a table, the box's first line ("enclosed by a rhombus shape … equal to") became a
+    # header repeated before every other line, and split the sentences it was put into.
+    doc = read(NIH, "NCT06152952_Prot_000.pdf")
+    assert not [b for b in doc.blocks if b.table is not None and all(sum(map(bool, r)) <= 1 for r in b.table.header + b.table.rows)]
+    steps = next(c for c in chunk_document(doc, 220, 40) if "4/0 Prolene" in c.text)
+    assert "equal to: " not in steps.text
+    assert "the skin with 4/0 Prolene)." in " ".join(steps.text.split())
+
+
+def test_a_table_whose_rows_hold_one_cell_each_is_a_paragraph() -> None:
+    builder = BlockBuilder()
+    builder.add_table([["", "2.2 Aim of the Research:"], ["", "This trial compares two"], ["", "operations."]])
+    builder.add_table([["Visit", "Day"], ["Screening", "-14"]])
+    assert [b.kind for b in builder.blocks] == ["text", "table"]
+    assert builder.blocks[0].text == "2.2 Aim of the Research:\nThis trial compares two\noperations."
+
+
 def test_split_table_repeats_caption_and_header_in_every_chunk() -> None:
     rows = [["Tỉnh", "Dân số 2022", "Dân số 2023"]] + [[f"Tỉnh {i}", f"{i * 1000}", f"{i * 1010}"] for i in range(120)]
     builder = BlockBuilder()

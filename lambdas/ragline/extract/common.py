@@ -83,6 +83,12 @@ class BlockBuilder:
         rows = _tidy([[one_line(c) for c in row] for row in rows])
         if not rows:
             return
+        if all(sum(1 for cell in row if cell) <= 1 for row in rows):
+            # No row with two cells is a framed box (a form's field, a boxed paragraph), not a
+            # table: its "header" is only its first line, and repeated before every other line it
+            # would be read into each of them. It is text, wrapped lines and all.
+            self.add_text("\n".join(cell for row in rows for cell in row if cell), page)
+            return
         caption = one_line(caption) if caption else self._caption_above()
         first = 0
         if len(rows) > 2 and sum(1 for c in rows[0] if c) == 1 and max(len(r) for r in rows[1:]) >= 2:
