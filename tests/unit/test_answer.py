@@ -225,6 +225,14 @@ def test_wrapped_pdf_lines_join_but_table_rows_and_list_items_stand_alone() -> N
     ]
 
 
+def test_a_list_item_wrapped_onto_a_lower_case_line_goes_on() -> None:
+    text = ("• Exclusion Criteria: Pre-existing type 1 or type 2 diabetes, and those diagnosed with gestational\n\n"
+            "diabetes in the first trimester.\n• Inclusion Criteria: singleton pregnancy\nCrew | 2\nnext line.")
+    assert split_sentences(text) == [
+        "• Exclusion Criteria: Pre-existing type 1 or type 2 diabetes, and those diagnosed with gestational "
+        "diabetes in the first trimester.", "• Inclusion Criteria: singleton pregnancy", "Crew | 2", "next line."]
+
+
 def test_bulleted_lines_of_any_mark_stand_alone() -> None:
     text = "Feasibility measures:\no Recruitment rate: patients enrolled per month\n▪ Dropout rate: patients lost"
     assert split_sentences(text) == ["Feasibility measures:", "o Recruitment rate: patients enrolled per month",
@@ -302,6 +310,14 @@ def test_inflections_of_a_question_word_match() -> None:
                          "Enrollment closed after 120 participants.")
     answer = extractive_answer("When does enrolling close?", sources, max_sentences=1)
     assert answer.text == "Enrollment closed after 120 participants. [1]"
+
+
+def test_short_words_meet_their_plural_and_past_forms_and_no_is_number_before_a_figure() -> None:
+    sources = sources_of("The Karnofsky score must be above 60.", "Both genders, aged 18 to 60.",
+                         "No adverse events were seen.", "IRB No. 0206/66")
+    assert extractive_answer("What are the age limits?", sources, max_sentences=1).text == "Both genders, aged 18 to 60. [1]"
+    answer = extractive_answer("What is the IRB number?", sources, max_sentences=1)
+    assert answer.text == "IRB No. 0206/66 [1]"
 
 
 def test_a_long_table_row_is_quoted_where_the_question_points_not_from_its_start() -> None:

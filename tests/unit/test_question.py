@@ -50,7 +50,9 @@ def test_the_kind_of_answer_a_question_asks_for(question: str, kind: str | None)
     ("How often?", "Participants record their symptoms in the app.", False),
     ("How long?", "Data will be stored for 5 years, after which it will be deleted.", True),
     ("How long?", "Data will be stored on the university drive.", False),
+    ("How often?", "Confusion | GRADE 3: 57 (11%) | GRADE 4: 5 (1%)", True),  # a rate is how often
     ("When?", "The drain is removed on day 3 after surgery.", True),
+    ("When?", "The suction drain will be removed when drainage is less than 20 mL.", True),  # a condition
     ("How many?", "We will recruit twenty subjects.", True),
 ])
 def test_a_sentence_gives_the_kind_of_answer_or_not(kind_of: str, sentence: str, gives: bool) -> None:

@@ -94,15 +94,26 @@ def _terms(text: str) -> list[str]:
 
 
 _POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
+# "No. 0206/66", "Nº 12": the abbreviation of "number" before a figure (not the word "no").
+_NUMBER_ABBREVIATION = re.compile(r"\b(?:No\.|Nº|N°)\s*(?=\d)", re.IGNORECASE)
+# A short word's plural "s" or past "d" after "e" ("ages", "aged" / "age"; "arms" / "arm").
+_SHORT_INFLECTION = re.compile(r"(?<=[^su])s$|(?<=e)d$")
 
 
 def _keys(text: str) -> frozenset[str]:
     """Words as the extractive answer matches them: a long alphabetic word by its first
     KEY_LETTERS letters, so inflections meet ("enrol" / "enrolled" / "enrollment", "treated" /
-    "treatment"); short words, figures and syllables (Vietnamese) as they are. A possessive's
-    "s" is no word ("the airplane's gear" would match every "pilot's")."""
-    return frozenset(t[:KEY_LETTERS] if len(t) > KEY_LETTERS and t.isalpha() else t
-                     for t in _terms(_POSSESSIVE.sub("", text)))
+    "treatment"); a short one without its plural or past ending; figures and syllables
+    (Vietnamese) as they are. A possessive's "s" is no word ("the airplane's gear" would match
+    every "pilot's"); "No." before a figure is the word "number"."""
+    text = _NUMBER_ABBREVIATION.sub("number ", _POSSESSIVE.sub("", text))
+    return frozenset(_key(t) for t in _terms(text))
+
+
+def _key(term: str) -> str:
+    if not term.isalpha() or len(term) < 4:
+        return term
+    return term[:KEY_LETTERS] if len(term) > KEY_LETTERS else _SHORT_INFLECTION.sub("", term)
 
 
 # A list item's mark: a bullet of any shape (PDFs draw "o" and "▪" as bullets too).
@@ -122,8 +133,9 @@ def split_sentences(text: str) -> list[str]:
 
 def _blocks(text: str) -> list[str]:
     """Prose paragraphs and standalone lines. A blank line (a page or chunk break) inside a
-    sentence does not end it: prose that starts in lower case after prose that did not end a
-    sentence goes on the same paragraph ("… a cardiac pacemaker, implanted" / "defibrillator …")."""
+    sentence does not end it: prose that starts in lower case after prose or a list item that
+    did not end a sentence goes on the same paragraph ("… a cardiac pacemaker, implanted" /
+    "defibrillator …")."""
     blocks: list[str] = []
     prose: list[str] = []
     open_prose = False  # the last block is prose that stopped mid-sentence
@@ -139,7 +151,10 @@ def _blocks(text: str) -> list[str]:
             prose = []
         if line:
             blocks.append(line)
-            open_prose = False
+            # A list item wraps like prose: "• Exclusion: type 1 diabetes, and those diagnosed
+            # with gestational" / "diabetes in the first trimester." (a table row never does).
+            open_prose = bool(_LIST_MARK.match(line) or _NUMBERED_ITEM.match(line)) and "|" not in line \
+                and not line.endswith(_SENTENCE_FINAL)
     if prose:
         blocks.append(" ".join(prose))
     return blocks

@@ -49,7 +49,7 @@ ANSWER_KINDS = (
         "frequency",
         re.compile(r"\bhow\s+(?:often|frequently)\b|\bhow\s+many\s+times\b|mấy\s+lần|bao\s+nhiêu\s+lần|thường\s+xuyên", re.I),
         re.compile(rf"\b(?:once|twice|thrice|daily|weekly|fortnightly|monthly|quarterly|yearly|annually|hourly|"
-                   rf"nightly|every|per)\b|\b\d+\s*(?:times|x)\b|\b(?:bi|tri)-?weekly\b|mỗi|hằng|hàng\s+(?:ngày|tuần|tháng|năm)|"
+                   rf"nightly|every|per)\b|\b\d+\s*(?:times|x)\b|\d\s*%|\b(?:bi|tri)-?weekly\b|mỗi|hằng|hàng\s+(?:ngày|tuần|tháng|năm)|"
                    rf"\blần\b", re.I),
     ),
     AnswerKind(
@@ -69,7 +69,7 @@ ANSWER_KINDS = (
                    r"\bwhat\s+(?:date|time|year|day|month)\b|\bon\s+which\s+days?\b|\bin\s+which\s+(?:year|month|period)\b|"
                    r"khi\s+nào|lúc\s+nào|ngày\s+nào|mấy\s+giờ|thời\s+gian\s+nào", re.I),
         re.compile(rf"\b{_MONTH}\b|\b(?:19|20)\d\d\b|\b(?:day|week|month|year|visit|cycle)\s+\d|\d{{1,2}}[:h]\d\d|"
-                   rf"\b(?:before|after|until|within|prior\s+to|during|at\s+the\s+end|at\s+baseline)\b|\d+\s*{_UNIT_OF_TIME}\b|"
+                   rf"\b(?:before|after|until|within|prior\s+to|during|at\s+the\s+end|at\s+baseline|when|as\s+soon\s+as)\b|\d+\s*{_UNIT_OF_TIME}\b|"
                    rf"\b(?:ngày|tháng|năm|giờ)\s+\d|trước|sau\s+khi", re.I),
     ),
     AnswerKind(
