@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ragline.models import Hit
 import pytest
-from ragline.query.second_stage import boilerplate_ids, first_document_ahead, rerank, time_boosted, uncovered
+from ragline.query.second_stage import (
+    boilerplate_ids, first_document_ahead, passage_scores, rerank, time_boosted, uncovered)
 
 # The NTSB's standard paragraph, as it appears in every report of the corpus.
 STANDARD = (
@@ -100,6 +101,18 @@ def test_the_passage_that_matches_the_question_comes_up_among_its_documents_chun
     ranked = rerank([*siblings, answer], 3, question="How many participants per arm for the power calculation?")
     assert "p-9" in [h.point_id for h in ranked.hits]  # from 6th into the top 3
     assert [h.point_id for h in rerank([*siblings, answer], 3, question="x y z").hits] == ["p-0", "p-1", "p-2"]
+
+
+def test_across_documents_a_word_of_one_document_only_does_not_pick_its_passage() -> None:
+    """"DVRd" names one trial: every DVRd chunk has it, the follow-up chunk just once; the
+    follow-up word is what is asked of each trial."""
+    question = "Compare follow-up in the DVRd and the melanoma trials."
+    dvrd = [hit("d", 0, "DVRd induction: DVRd for 4 cycles, then DVRd consolidation and DVRd maintenance."),
+            hit("d", 1, "DVRd follow-up: every 3 months until progression.")]
+    melanoma = [hit("m", 0, "Melanoma follow-up: every four weeks for one year."), hit("m", 1, "Melanoma vaccine.")]
+    scores = passage_scores(question, [*dvrd, *melanoma], across=True)
+    assert scores[1] > scores[0]
+    assert passage_scores(question, [*dvrd, *melanoma])[0] > 0  # about one document, its name counts
 
 
 # -- widening a hit with its neighbouring chunks -------------------------------------------------

@@ -129,11 +129,20 @@ def time_boosted(question: str, hits: Sequence[Hit]) -> list[Hit]:
     return sorted(hits, key=lambda h: position[h.point_id])
 
 
-def passage_scores(question: str, hits: Sequence[Hit]) -> list[float]:
+def passage_scores(question: str, hits: Sequence[Hit], *, across: bool = False) -> list[float]:
     """BM25 of the question's words against each candidate's passage text (no context header),
-    with IDF and average length taken over the candidates."""
+    with IDF and average length taken over the candidates. For a question ``across`` documents,
+    words found in one candidate document only are left out: they name that document ("DVRd",
+    "melanoma"), which the index rank has already found, and would pick the passage that
+    repeats its name rather than the one that gives what is asked of it ("follow-up")."""
     wanted = set(tokenize(question))
     counts = [Counter(t for t in tokenize(hit.text)) for hit in hits]
+    if across:
+        documents: dict[str, set[str]] = {}
+        for hit, c in zip(hits, counts):
+            for term in wanted & c.keys():
+                documents.setdefault(term, set()).add(hit.document_id)
+        wanted = {t for t in wanted if len(documents.get(t, ())) != 1}
     lengths = [sum(c.values()) for c in counts]
     average = (sum(lengths) / len(lengths)) if lengths else 1.0
     df = Counter(term for c in counts for term in wanted if term in c)
@@ -152,7 +161,7 @@ def passage_fused(question: str, hits: Sequence[Hit]) -> list[Hit]:
     """``hits`` ordered by RRF of the index's rank and the passage-text rank."""
     if not question or len(hits) < 2:
         return list(hits)
-    scores = passage_scores(question, hits)
+    scores = passage_scores(question, hits, across=across_documents(question))
     by_passage = sorted(range(len(hits)), key=lambda i: -scores[i])
     passage_rank = {i: rank for rank, i in enumerate(by_passage)}
     fused = {i: 1 / (PASSAGE_RRF_K + i) + 1 / (PASSAGE_RRF_K + passage_rank[i]) for i in range(len(hits))}
