@@ -354,3 +354,23 @@ def test_a_hit_inside_a_better_hits_widened_passage_gives_its_place_to_the_next(
     assert sorted(h.chunk_index for h in wide) == [0, 2]
     assert chunks[1][1] in next(h.text for h in wide if h.chunk_index == 0)
     index.close()
+
+
+def test_hybrid_ranks_a_question_across_documents_by_its_dense_vector(world) -> None:
+    """Names of documents lead a keyword ranking; what is asked of all of them is in the embedding."""
+    calls = []
+    index = world.index
+    original = index.search
+
+    def search(*args, **kwargs):
+        calls.append((kwargs["mode"], kwargs["sparse"] is not None))
+        return original(*args, **kwargs)
+
+    retriever = Retriever(index, lambda: world.embedder, MemoryCache())
+    index.search = search
+    try:
+        retriever.search("acme", "Compare the refund periods of the two policies.", mode="hybrid", limit=3)
+        retriever.search("acme", "How many days do refunds take?", mode="hybrid", limit=3)
+    finally:
+        del index.search
+    assert calls == [("dense", False), ("hybrid", True)]
