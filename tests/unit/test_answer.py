@@ -218,6 +218,16 @@ def test_a_sentence_goes_on_across_a_blank_line_in_lower_case() -> None:
         "Do not use on patients with a cardiac pacemaker, implanted defibrillator or other device.", "later."]
 
 
+def test_a_long_paragraph_cut_on_a_lower_case_word_goes_on_whatever_the_next_case() -> None:
+    text = ("Sample size calculation: using the mean birthweight for diabetics as reported in the Hyperglycemia and"
+            "\n\nAdverse Pregnancy Outcomes study we need 41 participants.\n\nPostoperative care and follow-up"
+            "\n\nPatients are discharged on the next day.")
+    assert split_sentences(text) == [
+        "Sample size calculation: using the mean birthweight for diabetics as reported in the Hyperglycemia and "
+        "Adverse Pregnancy Outcomes study we need 41 participants.", "Postoperative care and follow-up",
+        "Patients are discharged on the next day."]
+
+
 def test_wrapped_pdf_lines_join_but_table_rows_and_list_items_stand_alone() -> None:
     text = "The airplane touched down with the gear\nretracted and was damaged.\nCrew | 2\n- one item\n- two"
     assert split_sentences(text) == [
@@ -318,6 +328,13 @@ def test_short_words_meet_their_plural_and_past_forms_and_no_is_number_before_a_
     assert extractive_answer("What are the age limits?", sources, max_sentences=1).text == "Both genders, aged 18 to 60. [1]"
     answer = extractive_answer("What is the IRB number?", sources, max_sentences=1)
     assert answer.text == "IRB No. 0206/66 [1]"
+
+
+def test_a_sentence_is_not_picked_on_its_sources_header_words_alone() -> None:
+    text = "1.\n\n2.\n\nLast updated: Mar 15th 2023\n\nPrimary endpoint: negative rate of MRD."
+    source = Source(1, hit(text, 0, title="DVRd double-hit myeloma study"), text)
+    answer = extractive_answer("What is the primary endpoint of the DVRd myeloma study?", [source])
+    assert answer.text == "Primary endpoint: negative rate of MRD. [1]"
 
 
 def test_a_long_table_row_is_quoted_where_the_question_points_not_from_its_start() -> None:

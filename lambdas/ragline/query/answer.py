@@ -37,6 +37,7 @@ RELATIVE_SCORE_FLOOR = 0.4
 # source shares them, whether it repeats them or not. They count this fraction of a word.
 HEADER_TERM_WEIGHT = 0.5
 KEY_LETTERS = 5
+RUN_ON_WORDS = 8
 LEAD_WORDS = 3  # words kept before the question's first word when a long sentence is cut
 
 SYSTEM_PROMPT = """\
@@ -135,19 +136,24 @@ def _blocks(text: str) -> list[str]:
     """Prose paragraphs and standalone lines. A blank line (a page or chunk break) inside a
     sentence does not end it: prose that starts in lower case after prose or a list item that
     did not end a sentence goes on the same paragraph ("… a cardiac pacemaker, implanted" /
-    "defibrillator …")."""
+    "defibrillator …"), and so does any prose after a paragraph of at least RUN_ON_WORDS words
+    that stops on a lower-case word ("… as reported in the Hyperglycemia and" / "Adverse
+    Pregnancy Outcomes study …"); a heading is shorter."""
     blocks: list[str] = []
     prose: list[str] = []
     open_prose = False  # the last block is prose that stopped mid-sentence
+    runs_on = False  # ... on a lower-case word, well past a heading's length: any next prose goes on
     for line in (line.strip() for line in text.splitlines()):
         if line and not _STANDALONE_LINE.search(line):
-            if not prose and open_prose and line[0].islower():
+            if not prose and open_prose and (line[0].islower() or runs_on):
                 prose = [blocks.pop()]
             prose.append(line)
             continue
         if prose:
             blocks.append(" ".join(prose))
             open_prose = not blocks[-1].endswith(_SENTENCE_FINAL)
+            words = blocks[-1].split()
+            runs_on = open_prose and len(words) >= RUN_ON_WORDS and words[-1][0].islower()
             prose = []
         if line:
             blocks.append(line)
@@ -155,6 +161,7 @@ def _blocks(text: str) -> list[str]:
             # with gestational" / "diabetes in the first trimester." (a table row never does).
             open_prose = bool(_LIST_MARK.match(line) or _NUMBERED_ITEM.match(line)) and "|" not in line \
                 and not line.endswith(_SENTENCE_FINAL)
+            runs_on = False
     if prose:
         blocks.append(" ".join(prose))
     return blocks
@@ -448,6 +455,10 @@ def extractive_answer(
         # A question word in the source's header (title, entities, section) says the source is
         # about it, for every one of its sentences alike: it counts at HEADER_TERM_WEIGHT,
         # whether or not the sentence repeats it. Other words count where the sentence has them.
+        # A sentence with no question word of its own ("1.", "Last updated: Mar 15th") is not
+        # picked on its header alone.
+        if not candidate.terms & wanted:
+            return 0.0
         weight = sum(
             math.log(1 + n / max(df[t], 1)) * (2.0 if t in figures else 1.0) * (HEADER_TERM_WEIGHT if t in header else 1.0)
             for t in (candidate.terms | header) & wanted
