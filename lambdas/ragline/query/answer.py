@@ -37,7 +37,7 @@ RELATIVE_SCORE_FLOOR = 0.4
 # source shares them, whether it repeats them or not. They count this fraction of a word.
 HEADER_TERM_WEIGHT = 0.5
 KEY_LETTERS = 5
-RUN_ON_WORDS = 8
+RUN_ON_WORDS = 8  # a paragraph this long that stops on a lower-case word was cut, not ended
 LEAD_WORDS = 3  # words kept before the question's first word when a long sentence is cut
 
 SYSTEM_PROMPT = """\

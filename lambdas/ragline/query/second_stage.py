@@ -7,7 +7,9 @@ together:
   (title, period, section), which is what finds the right document; but then every chunk of
   that document matches the question's entity words equally. Re-scoring the candidates by the
   question's words in the passage text alone (BM25, IDF over the candidates) and fusing that
-  rank with the index's rank (RRF) brings the passage that answers up among its siblings.
+  rank with the index's rank (RRF) brings the passage that answers up among its siblings. For
+  a question across documents, words of one candidate document only (its name) are left out:
+  each document's passage is picked by what is asked of all of them.
 - Boilerplate. Passages that repeat nearly verbatim across a tenant's documents (standard
   paragraphs of a report form, certifications, legal notices, protocol templates) match many
   questions equally well and answer none of them: they are the same text in every document.
