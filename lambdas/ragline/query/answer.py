@@ -125,6 +125,10 @@ _NUMBERED_ITEM = re.compile(r"^(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s")
 _STANDALONE_LINE = re.compile(rf"^(?:[{_BULLETS}#]\s|o\s|\d+[.)]\s)|\|")
 
 
+def _is_list_item(line: str) -> bool:
+    return bool(_LIST_MARK.match(line) or _NUMBERED_ITEM.match(line))
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences by end punctuation of any script (``ragline.text.sentences``, as the chunker
     cuts them). PDF text wraps lines mid-sentence, so wrapped lines are joined first; table
@@ -159,8 +163,7 @@ def _blocks(text: str) -> list[str]:
             blocks.append(line)
             # A list item wraps like prose: "• Exclusion: type 1 diabetes, and those diagnosed
             # with gestational" / "diabetes in the first trimester." (a table row never does).
-            open_prose = bool(_LIST_MARK.match(line) or _NUMBERED_ITEM.match(line)) and "|" not in line \
-                and not line.endswith(_SENTENCE_FINAL)
+            open_prose = _is_list_item(line) and "|" not in line and not line.endswith(_SENTENCE_FINAL)
             runs_on = False
     if prose:
         blocks.append(" ".join(prose))
@@ -375,7 +378,7 @@ def _with_their_lists(sentences: list[str]) -> list[str]:
         if sentence.endswith(":"):
             items = []
             for item in sentences[i + 1:]:
-                if not _LIST_MARK.match(item) and not _NUMBERED_ITEM.match(item):
+                if not _is_list_item(item):
                     break
                 items.append(_LIST_MARK.sub("", item, count=1).strip())
             if items:

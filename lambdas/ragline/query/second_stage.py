@@ -159,11 +159,11 @@ def passage_scores(question: str, hits: Sequence[Hit], *, across: bool = False) 
     return scores
 
 
-def passage_fused(question: str, hits: Sequence[Hit]) -> list[Hit]:
+def passage_fused(question: str, hits: Sequence[Hit], *, across: bool = False) -> list[Hit]:
     """``hits`` ordered by RRF of the index's rank and the passage-text rank."""
     if not question or len(hits) < 2:
         return list(hits)
-    scores = passage_scores(question, hits, across=across_documents(question))
+    scores = passage_scores(question, hits, across=across)
     by_passage = sorted(range(len(hits)), key=lambda i: -scores[i])
     passage_rank = {i: rank for rank, i in enumerate(by_passage)}
     fused = {i: 1 / (PASSAGE_RRF_K + i) + 1 / (PASSAGE_RRF_K + passage_rank[i]) for i in range(len(hits))}
@@ -180,11 +180,12 @@ def rerank(
 ) -> Ranked:
     """The top ``limit`` of ``hits`` (the index's candidates, best first) after the passage
     rerank and the time boost, pushing boilerplate and over-represented documents behind."""
+    across = across_documents(question)
     if passage_rerank:
-        hits = passage_fused(question, hits)
+        hits = passage_fused(question, hits, across=across)
     hits = time_boosted(question, hits)
     repeated = boilerplate_ids(hits)
-    if across_documents(question):
+    if across:
         max_per_document = min(max_per_document or SPREAD_PER_DOCUMENT, SPREAD_PER_DOCUMENT)
     else:
         hits = first_document_ahead([h for h in hits if h.point_id not in repeated], FIRST_DOCUMENT_RANKS) + [
