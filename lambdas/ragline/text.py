@@ -10,6 +10,7 @@ import re
 import unicodedata
 
 import regex
+import snowballstemmer
 
 # Scripts that do not separate words with spaces. Without a dictionary we cannot find word
 # boundaries in them, so lexical matching uses overlapping character bigrams (as Lucene's CJK
@@ -58,6 +59,18 @@ def tokenize(text: str) -> list[str]:
         else:
             tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
     return tokens
+
+
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+def stem(token: str) -> str:
+    """A word's stem for matching inflections ("interviews" / "interview", "eligible" /
+    "eligibility", "aged" / "ages"): Snowball's English stemmer on alphabetic tokens; figures,
+    codes and other scripts as they are. Vietnamese syllables do not inflect and come back
+    unchanged; another language's words are stemmed as English, consistently on both sides, so
+    the worst case is two words meeting that should not."""
+    return _STEMMER.stemWord(token) if token.isalpha() and token.isascii() else token
 
 
 def count_tokens(text: str) -> int:

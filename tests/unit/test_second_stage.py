@@ -164,3 +164,13 @@ def test_the_first_documents_chunks_come_ahead_but_another_documents_best_keeps_
     assert ordered[5:] == ["a-4", "a-5", "c-0", "d-0"]
     far = [hit("a", 0, "x")] + [hit("a", i, "x") for i in range(1, 6)] + [hit("b", 0, "x")]
     assert [h.point_id for h in first_document_ahead(far, 10)][-1] == "b-0"  # it had no top-5 place
+
+
+def test_the_passage_is_matched_by_the_stems_of_the_question_words() -> None:
+    """The question says "ages" and "eligible", the inclusion criteria "aged" and
+    "eligibility"; the siblings repeat the trial's name word for word."""
+    question = "What ages are eligible for the PRP shoulder trial?"
+    siblings = [hit("p", i, f"PRP shoulder trial, part {i}: the PRP injection and the shoulder.") for i in range(3)]
+    criteria = hit("p", 7, "Eligibility: patients aged between 18 and 50 years with a rotator cuff tear.")
+    scores = passage_scores(question, [*siblings, criteria])
+    assert scores[3] > max(scores[:3])

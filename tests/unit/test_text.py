@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ragline.text import count_tokens, normalize, tokenize
+from ragline.text import count_tokens, normalize, stem, tokenize
 
 CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
 
@@ -132,3 +132,9 @@ def test_sentences_do_not_end_after_abbreviations_or_before_lower_case() -> None
         "The flap vs. Deep suturing trial.",
         "Done.",
     ]
+
+
+def test_stems_meet_inflections_and_leave_figures_codes_and_vietnamese_alone() -> None:
+    assert stem("interviews") == stem("interview") != stem("intervention")
+    assert stem("eligible") == stem("eligibility") and stem("aged") == stem("ages")
+    assert [stem(t) for t in ("ctcae", "v5", "2023", "người", "những")] == ["ctcae", "v5", "2023", "người", "những"]

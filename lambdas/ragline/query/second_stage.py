@@ -60,7 +60,7 @@ from collections import Counter
 
 from ragline.models import Hit
 from ragline.query.question import across_documents
-from ragline.text import tokenize
+from ragline.text import stem, tokenize
 
 SHINGLE_WORDS = 5
 BOILERPLATE_OVERLAP = 0.6  # share of a passage's shingles found in another document's passage
@@ -133,12 +133,14 @@ def time_boosted(question: str, hits: Sequence[Hit]) -> list[Hit]:
 
 def passage_scores(question: str, hits: Sequence[Hit], *, across: bool = False) -> list[float]:
     """BM25 of the question's words against each candidate's passage text (no context header),
-    with IDF and average length taken over the candidates. For a question ``across`` documents,
+    with IDF and average length taken over the candidates. Words are compared by their stems
+    (``ragline.text.stem``): the passage that answers "what ages are eligible" says "aged" and
+    "eligibility", while its siblings repeat the document's name word for word. For a question ``across`` documents,
     words found in one candidate document only are left out: they name that document ("DVRd",
     "melanoma"), which the index rank has already found, and would pick the passage that
     repeats its name rather than the one that gives what is asked of it ("follow-up")."""
-    wanted = set(tokenize(question))
-    counts = [Counter(t for t in tokenize(hit.text)) for hit in hits]
+    wanted = {stem(t) for t in tokenize(question)}
+    counts = [Counter(stem(t) for t in tokenize(hit.text)) for hit in hits]
     if across:
         documents: dict[str, set[str]] = {}
         for hit, c in zip(hits, counts):
