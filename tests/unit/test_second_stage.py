@@ -21,13 +21,21 @@ def hit(document: str, n: int, text: str) -> Hit:
                source=f"{document}.pdf", file_type="pdf")
 
 
-def test_a_passage_repeated_in_another_document_is_boilerplate() -> None:
+def test_a_passage_repeated_in_other_documents_is_boilerplate() -> None:
     hits = [
         hit("a", 0, "Report A. " + STANDARD),
         hit("b", 0, "Report B, Cessna 172. " + STANDARD),
+        hit("c", 0, STANDARD),
         hit("a", 1, "The pilot reported that the left main landing gear collapsed during the landing roll."),
     ]
-    assert boilerplate_ids(hits) == {"a-0", "b-0"}
+    assert boilerplate_ids(hits) == {"a-0", "b-0", "c-0"}
+
+
+def test_a_section_shared_by_two_sibling_documents_is_not_boilerplate() -> None:
+    """The staff and the patient study of one project share their budget section word for word."""
+    budget = ("The study costs between 1000 and 2000 pounds: transcription of the interviews at 75 pounds "
+              "per half day, and the researcher's time funded by the project grant of 2600 pounds.")
+    assert boilerplate_ids([hit("staff", 0, budget), hit("patients", 0, budget)]) == frozenset()
 
 
 def test_repetition_within_one_document_is_not_boilerplate() -> None:
@@ -44,6 +52,7 @@ def test_rerank_puts_boilerplate_last_and_reports_it() -> None:
     hits = [
         hit("a", 0, STANDARD),
         hit("b", 0, STANDARD),
+        hit("d", 0, STANDARD),
         hit("a", 1, "The left main landing gear collapsed during the landing roll on runway 27."),
         hit("c", 0, "The probable cause was the pilot's failure to maintain directional control."),
     ]

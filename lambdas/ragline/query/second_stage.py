@@ -13,8 +13,8 @@ together:
 - Boilerplate. Passages that repeat nearly verbatim across a tenant's documents (standard
   paragraphs of a report form, certifications, legal notices, protocol templates) match many
   questions equally well and answer none of them: they are the same text in every document.
-  A candidate is boilerplate when most of its word 5-gram shingles also occur in a candidate
-  from *another* document. Those are moved behind the others (kept, so a question that is
+  A candidate is boilerplate when most of its word 5-gram shingles also occur in candidates
+  from two *other* documents (two sibling documents sharing a section is not boilerplate). Those are moved behind the others (kept, so a question that is
   really about them still finds them) and are never quoted by extractive answers.
 - Crowding. One long document can fill the whole top k with its neighbouring chunks; a cap per
   document (``max_per_document``) keeps room for other documents. Chunks beyond the cap move
@@ -65,6 +65,10 @@ from ragline.text import stem, tokenize
 SHINGLE_WORDS = 5
 BOILERPLATE_OVERLAP = 0.6  # share of a passage's shingles found in another document's passage
 MIN_SHINGLES = 8  # shorter passages are too short to call repeated
+# Documents a passage must occur in to be boilerplate: a form's standard paragraph is in every
+# report, but two sibling protocols (a staff and a patient study of one project) share whole
+# sections, budget included, that answer questions about each of them.
+BOILERPLATE_DOCUMENTS = 3
 TIME_BOOST_RANKS = 5
 SPREAD_PER_DOCUMENT = 1  # chunks per document ahead of other documents' for questions across documents
 FIRST_DOCUMENT_RANKS = 10  # places the first hit's document's chunks move up for a question about one document
@@ -92,24 +96,24 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[tuple[str, ...]]
 
 
 def boilerplate_ids(hits: Sequence[Hit], threshold: float = BOILERPLATE_OVERLAP) -> frozenset[str]:
-    """Point ids of hits whose text mostly repeats a hit of another document (by shingles, or
-    by the chunker's fingerprint of the normalised text where the payload has one)."""
+    """Point ids of hits whose text mostly repeats hits of ``BOILERPLATE_DOCUMENTS`` - 1 other
+    documents (by shingles, or by the chunker's fingerprint of the normalised text where the
+    payload has one)."""
     sets = [shingles(hit.text) for hit in hits]
     found: set[str] = set()
     fingerprints: dict[str, set[str]] = {}
     for hit in hits:
         if fingerprint := getattr(hit, "fingerprint", None):
             fingerprints.setdefault(fingerprint, set()).add(hit.document_id)
-    found.update(h.point_id for h in hits if len(fingerprints.get(getattr(h, "fingerprint", None) or "", ())) > 1)
+    found.update(h.point_id for h in hits if len(fingerprints.get(getattr(h, "fingerprint", None) or "", ())) >= BOILERPLATE_DOCUMENTS)
     for i, (hit, mine) in enumerate(zip(hits, sets)):
         if len(mine) < MIN_SHINGLES:
             continue
-        for j, other in enumerate(sets):
-            if i == j or hits[j].document_id == hit.document_id or len(other) < MIN_SHINGLES:
-                continue
-            if len(mine & other) >= threshold * len(mine):
-                found.add(hit.point_id)
-                break
+        others = {hits[j].document_id for j, other in enumerate(sets)
+                  if i != j and hits[j].document_id != hit.document_id and len(other) >= MIN_SHINGLES
+                  and len(mine & other) >= threshold * len(mine)}
+        if len(others) + 1 >= BOILERPLATE_DOCUMENTS:
+            found.add(hit.point_id)
     return frozenset(found)
 
 
