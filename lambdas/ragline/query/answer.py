@@ -106,7 +106,9 @@ def _keys(text: str) -> frozenset[str]:
     KEY_LETTERS letters, so inflections meet ("enrol" / "enrolled" / "enrollment", "treated" /
     "treatment"); a short one without its plural or past ending; figures and syllables
     (Vietnamese) as they are. A possessive's "s" is no word ("the airplane's gear" would match
-    every "pilot's"); "No." before a figure is the word "number"."""
+    every "pilot's"); "No." before a figure is the word "number". Not ``ragline.text.stem``,
+    which the second stage's passage rerank uses: for sentences, the prefix's wider net ("treated"
+    / "treatment") answered more nih questions (0.50 against 0.49, docs/benchmarks.md)."""
     text = _NUMBER_ABBREVIATION.sub("number ", _POSSESSIVE.sub("", text))
     return frozenset(_key(t) for t in _terms(text))
 

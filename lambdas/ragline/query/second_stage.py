@@ -14,8 +14,9 @@ together:
   paragraphs of a report form, certifications, legal notices, protocol templates) match many
   questions equally well and answer none of them: they are the same text in every document.
   A candidate is boilerplate when most of its word 5-gram shingles also occur in candidates
-  from two *other* documents (two sibling documents sharing a section is not boilerplate). Those are moved behind the others (kept, so a question that is
-  really about them still finds them) and are never quoted by extractive answers.
+  from two *other* documents (two sibling documents sharing a section is not boilerplate).
+  Those are moved behind the others (kept, so a question that is really about them still finds
+  them) and are never quoted by extractive answers.
 - Crowding. One long document can fill the whole top k with its neighbouring chunks; a cap per
   document (``max_per_document``) keeps room for other documents. Chunks beyond the cap move
   behind the others, in their order. A question that asks about several documents ("compare
@@ -63,7 +64,7 @@ from ragline.query.question import across_documents
 from ragline.text import stem, tokenize
 
 SHINGLE_WORDS = 5
-BOILERPLATE_OVERLAP = 0.6  # share of a passage's shingles found in another document's passage
+BOILERPLATE_OVERLAP = 0.6  # share of a passage's shingles found in each other document's passage
 MIN_SHINGLES = 8  # shorter passages are too short to call repeated
 # Documents a passage must occur in to be boilerplate: a form's standard paragraph is in every
 # report, but two sibling protocols (a staff and a patient study of one project) share whole
@@ -105,7 +106,8 @@ def boilerplate_ids(hits: Sequence[Hit], threshold: float = BOILERPLATE_OVERLAP)
     for hit in hits:
         if fingerprint := getattr(hit, "fingerprint", None):
             fingerprints.setdefault(fingerprint, set()).add(hit.document_id)
-    found.update(h.point_id for h in hits if len(fingerprints.get(getattr(h, "fingerprint", None) or "", ())) >= BOILERPLATE_DOCUMENTS)
+    found.update(h.point_id for h in hits
+                 if len(fingerprints.get(getattr(h, "fingerprint", None) or "", ())) >= BOILERPLATE_DOCUMENTS)
     for i, (hit, mine) in enumerate(zip(hits, sets)):
         if len(mine) < MIN_SHINGLES:
             continue
@@ -139,10 +141,11 @@ def passage_scores(question: str, hits: Sequence[Hit], *, across: bool = False) 
     """BM25 of the question's words against each candidate's passage text (no context header),
     with IDF and average length taken over the candidates. Words are compared by their stems
     (``ragline.text.stem``): the passage that answers "what ages are eligible" says "aged" and
-    "eligibility", while its siblings repeat the document's name word for word. For a question ``across`` documents,
-    words found in one candidate document only are left out: they name that document ("DVRd",
-    "melanoma"), which the index rank has already found, and would pick the passage that
-    repeats its name rather than the one that gives what is asked of it ("follow-up")."""
+    "eligibility", while its siblings repeat the document's name word for word. For a question
+    ``across`` documents, words found in one candidate document only are left out: they name
+    that document ("DVRd", "melanoma"), which the index rank has already found, and would pick
+    the passage that repeats its name rather than the one that gives what is asked of it
+    ("follow-up")."""
     wanted = {stem(t) for t in tokenize(question)}
     counts = [Counter(stem(t) for t in tokenize(hit.text)) for hit in hits]
     if across:
