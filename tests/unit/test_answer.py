@@ -277,12 +277,38 @@ def test_extractive_answer_never_quotes_boilerplate() -> None:
     a = Source(1, a.hit, a.hit.text)
     b = Source(2, hit(standard + " The engine lost power during cruise flight.", 1), "")
     b = Source(2, b.hit, b.hit.text)
-    answer = extractive_answer("Does the NTSB assign fault or blame for the accident?", [a, b])
-    assert "assign fault" not in answer.text  # repeated in both documents' sources
+    c = Source(3, hit(standard + " The pilot reported a partial loss of engine power.", 2), "")
+    c = Source(3, c.hit, c.hit.text)
+    answer = extractive_answer("Does the NTSB assign fault or blame for the accident?", [a, b, c])
+    assert "assign fault" not in answer.text  # repeated in three documents' sources
     marked = extractive_answer("landing gear", [a, b], boilerplate=frozenset({a.hit.point_id}))
     assert "landing gear" not in marked.text and "[1]" in marked.text
     everything = extractive_answer("landing gear", [a], boilerplate=frozenset({a.hit.point_id}))
     assert "standard text repeated" in everything.text and everything.citations == []
+
+
+def test_a_sentence_two_documents_share_is_quoted() -> None:
+    """A study's protocol and its consent form state its procedure in the same words: shared by
+    two documents, the sentence is the study's, not a template's, and it answers."""
+    procedure = "Choose 60 degrees per second, 90 degrees per second and 120 degrees per second angular velocity."
+    protocol = Source(1, hit("Isokinetic testing. " + procedure, 0), "")
+    consent = Source(2, hit("What will happen to you. " + procedure, 1), "")
+    sources = [Source(s.number, s.hit, s.hit.text) for s in (protocol, consent)]
+    answer = extractive_answer("Which angular velocity is chosen for isokinetic testing?", sources)
+    assert procedure in answer.text
+
+
+def test_a_sentence_that_restates_a_quoted_one_is_skipped() -> None:
+    """Sibling studies state one figure in sentences that differ by a clause; quoting the second
+    would leave no room for the sentence with the rest of the answer."""
+    sources = sources_of(
+        "The median proportion of cancelled operations was 7.7% (range 0% to 82.4%) across trusts.",
+        "The median proportion of cancelled operations was 7.7% (range 0% to 82.4%) across trusts, 18,912 cases.",
+        "The proportion of operations cancelled for a lack of beds was 40%.",
+    )
+    answer = extractive_answer("What proportion of operations was cancelled and why?", sources, max_sentences=2)
+    assert answer.text.count("7.7%") == 1
+    assert "lack of beds" in answer.text
 
 
 def test_question_words_of_the_documents_header_do_not_pick_the_sentence() -> None:

@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 
 from ragline.models import Hit
 from ragline.query.question import across_documents, answer_kind
+from ragline.query.second_stage import BOILERPLATE_DOCUMENTS
 from ragline.text import sentences
 
 SNIPPET_CHARS = 320
@@ -32,6 +33,7 @@ EXTRACTIVE_CHARS = 1600
 FIGURE_BONUS = 1.25  # a sentence or table row that states a figure answers more questions than prose
 ANSWER_KIND_BONUS = 1.5  # ... and one that gives what the question's form asks for ("how often": "twice a week") more
 RELATIVE_SCORE_FLOOR = 0.4
+RESTATED_SHARE = 0.8  # a sentence with this share of its words in a quoted one restates it
 # Question words found in a source's context header (its document's title, period, section)
 # say which document is meant, not which of its sentences answers: every sentence of the
 # source shares them, whether it repeats them or not. They count this fraction of a word.
@@ -390,17 +392,28 @@ def _with_their_lists(sentences: list[str]) -> list[str]:
 
 
 def _repeated_sentences(sources: Sequence[Source]) -> set[str]:
-    """Sentences (normalised) that occur in sources of two or more documents: standard text of
-    a form or template, never the answer to a question about one document."""
+    """Sentences (normalised) that occur in sources of ``BOILERPLATE_DOCUMENTS`` or more
+    documents: standard text of a form or template, never the answer to a question about one
+    document. Two documents are not enough: a study's protocol and its consent form state its
+    procedure in the same words ("Choose 60 °/s, 90 °/s and 120 °/s angular velocity …"), and
+    that sentence answers questions about the study."""
     documents: dict[str, set[str]] = {}
     for source in sources:
         for sentence in split_sentences(source.text):
             documents.setdefault(_sentence_key(sentence), set()).add(source.hit.document_id)
-    return {key for key, ids in documents.items() if len(ids) > 1}
+    return {key for key, ids in documents.items() if len(ids) >= BOILERPLATE_DOCUMENTS}
 
 
 def _sentence_key(sentence: str) -> str:
     return " ".join(_terms(sentence))
+
+
+def _restates(candidate: _Candidate, picked: _Candidate) -> bool:
+    """Whether ``candidate`` says what an already quoted sentence says: nearly all its words are
+    that sentence's. Sibling documents (a staff and a patient study of one project) state the
+    same figure in sentences that differ by a clause ("7.7% (range 0% to 82.4%)" / "…, 18,912
+    cases"); quoting both would leave no room for the other half of the answer."""
+    return bool(candidate.terms) and len(candidate.terms & picked.terms) >= RESTATED_SHARE * len(candidate.terms)
 
 
 def _each_document_in_turn(ranked: list[_Candidate]) -> list[_Candidate]:
@@ -492,7 +505,7 @@ def extractive_answer(
     length = 0
     for candidate in chosen:
         key = " ".join(candidate.sentence.casefold().split())
-        if key in seen:
+        if key in seen or any(_restates(candidate, p) for p in picked):
             continue
         if picked and (len(picked) >= max_sentences or length + len(candidate.sentence) > max_chars):
             break
