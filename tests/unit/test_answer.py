@@ -311,6 +311,23 @@ def test_a_sentence_that_restates_a_quoted_one_is_skipped() -> None:
     assert "lack of beds" in answer.text
 
 
+def test_rows_of_one_table_and_a_short_instruction_are_not_restatements() -> None:
+    """Rows share their column labels, and a long sentence may hold a short one's words; each
+    still says something of its own."""
+    rows = sources_of(
+        "Age: 9 months | Vaccine: Measles | Dose: 1 | Cost: Free (expanded immunisation)\n"
+        "Age: 4 months | Vaccine: OPV | Dose: 3 | Cost: Free (expanded immunisation)",
+    )
+    answer = extractive_answer("Which vaccines are free, at what age?", rows)
+    assert "Measles" in answer.text and "OPV" in answer.text
+    prose = sources_of(
+        "The warranty does not apply when the filter is connected to a hot water supply above 38 C or repaired by the owner.",
+        "Do not connect the filter to hot water.",
+    )
+    answer = extractive_answer("What about connecting the filter to hot water?", prose)
+    assert "Do not connect" in answer.text and "warranty" in answer.text
+
+
 def test_question_words_of_the_documents_header_do_not_pick_the_sentence() -> None:
     """The question names the study by its title's words; the sentence that answers is the one
     with the question's other words, not the one that repeats the title."""

@@ -409,11 +409,17 @@ def _sentence_key(sentence: str) -> str:
 
 
 def _restates(candidate: _Candidate, picked: _Candidate) -> bool:
-    """Whether ``candidate`` says what an already quoted sentence says: nearly all its words are
-    that sentence's. Sibling documents (a staff and a patient study of one project) state the
-    same figure in sentences that differ by a clause ("7.7% (range 0% to 82.4%)" / "…, 18,912
-    cases"); quoting both would leave no room for the other half of the answer."""
-    return bool(candidate.terms) and len(candidate.terms & picked.terms) >= RESTATED_SHARE * len(candidate.terms)
+    """Whether ``candidate`` says what an already quoted sentence says: the two share nearly all
+    the words of the longer one. Sibling documents (a staff and a patient study of one project)
+    state the same figure in sentences that differ by a clause ("7.7% (range 0% to 82.4%)" /
+    "…, 18,912 cases"); quoting both would leave no room for the other half of the answer.
+    Measured against the longer sentence, so a short instruction whose words a long one happens
+    to hold ("Không nối máy với đường nước nóng") is not taken for it; table rows never restate
+    each other: their shared words are the column labels, and each row is its own record."""
+    if "|" in candidate.sentence or "|" in picked.sentence:
+        return False
+    longer = max(len(candidate.terms), len(picked.terms))
+    return bool(longer) and len(candidate.terms & picked.terms) >= RESTATED_SHARE * longer
 
 
 def _each_document_in_turn(ranked: list[_Candidate]) -> list[_Candidate]:
