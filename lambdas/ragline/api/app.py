@@ -32,7 +32,7 @@ from ragline.api.access import access_store, authorize, caller_of, scope_of
 from ragline.api.admin import router as admin_router
 from ragline.api.auth import UnauthorizedError, tenant_of
 from ragline.api.documents import InvalidFileNameError, sanitize_file_name, uploads_for
-from ragline.api.errors import ApiError, ForbiddenError
+from ragline.api.errors import KNOWN_ERRORS, ApiError, ForbiddenError, describe_error
 from ragline.api.errors import documented_responses as _responses
 from ragline.api.schemas import (
     TOO_DEEP,
@@ -49,10 +49,8 @@ from ragline.api.schemas import (
     UploadTarget,
     parse_json_body,
 )
-from ragline.errors import NotFoundError, TransientError
-from ragline.llm import LLMProviderError, LLMUnavailableError
+from ragline.errors import NotFoundError
 from ragline.models import SearchMode, document_id_for
-from ragline.query.retrieval import EmbedderUnavailableError
 from ragline.query.schemas import (
     DocumentId,
     FileTypeName,
@@ -405,44 +403,16 @@ def _api_error(exc: ApiError) -> Response:
     return error_response(exc.status, exc.code, exc.message, exc.field)
 
 
-@app.exception_handler(UnauthorizedError)
-def _unauthorized(exc: UnauthorizedError) -> Response:
-    return error_response(401, "unauthorized", str(exc))
-
-
-@app.exception_handler(ForbiddenError)
-def _forbidden(exc: ForbiddenError) -> Response:
-    return error_response(403, "forbidden", str(exc))
-
-
-@app.exception_handler(NotFoundError)
-def _not_found(exc: NotFoundError) -> Response:
-    return error_response(404, "not_found", str(exc))
-
-
-@app.exception_handler(LLMUnavailableError)
-def _llm_unavailable(exc: LLMUnavailableError) -> Response:
-    logger.warning("answer model unavailable", extra={"reason": str(exc)})
-    _metric("LLMUnavailable", MetricUnit.Count, 1)
-    return error_response(503, "llm_unavailable", str(exc))
-
-
-@app.exception_handler(LLMProviderError)
-def _llm_refused(exc: LLMProviderError) -> Response:
-    logger.error("answer model refused the request", extra={"reason": str(exc)})
-    return error_response(502, "llm_error", str(exc))
-
-
-@app.exception_handler(EmbedderUnavailableError)
-def _embedder_unavailable(exc: EmbedderUnavailableError) -> Response:
-    return error_response(503, "embedder_unavailable", str(exc), None)
-
-
-@app.exception_handler(TransientError)
-def _transient(exc: TransientError) -> Response:
-    # A store (catalog, index, S3) is briefly unavailable: retrying is the right move.
-    logger.warning("dependency unavailable", extra={"reason": str(exc)})
-    return error_response(503, "service_unavailable", f"{exc}. Try again in a moment.")
+@app.exception_handler(list(KNOWN_ERRORS))
+def _known_error(exc: Exception) -> Response:
+    status, code, message = describe_error(exc)
+    if status == 502:
+        logger.error("answer model refused the request", extra={"reason": str(exc)})
+    elif status == 503:
+        logger.warning("dependency unavailable", extra={"code": code, "reason": str(exc)})
+    if code == "llm_unavailable":
+        _metric("LLMUnavailable", MetricUnit.Count, 1)
+    return error_response(status, code, message)
 
 
 @app.exception_handler(ResponseValidationError)

@@ -27,10 +27,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ragline.api.auth import UnauthorizedError, tenant_of, user_of
-from ragline.errors import NotFoundError, TransientError
-from ragline.llm import LLMProviderError, LLMUnavailableError
-from ragline.query.retrieval import EmbedderUnavailableError
+from ragline.api.auth import tenant_of, user_of
+from ragline.api.errors import describe_error
+from ragline.errors import NotFoundError
 from ragline.query.schemas import QueryRequest
 from ragline.query.service import AnswerEvent, CitationsEvent, DoneEvent, StartEvent, TokenEvent
 from ragline.wiring import STREAMING_ROUTES
@@ -103,27 +102,6 @@ def error_body(status: int, code: str, message: str, field: str | None = None) -
     return {"error": {"code": code, "message": message, "field": field}}
 
 
-def describe_error(exc: BaseException) -> tuple[int, str, str, str | None]:
-    """(status, code, message, field) of an error: the codes of the JSON routes' handlers."""
-    from ragline.api.errors import ForbiddenError
-
-    if isinstance(exc, UnauthorizedError):
-        return 401, "unauthorized", str(exc), None
-    if isinstance(exc, ForbiddenError):
-        return 403, "forbidden", str(exc), None
-    if isinstance(exc, NotFoundError):
-        return 404, "not_found", str(exc), None
-    if isinstance(exc, LLMUnavailableError):
-        return 503, "llm_unavailable", str(exc), None
-    if isinstance(exc, LLMProviderError):
-        return 502, "llm_error", str(exc), None
-    if isinstance(exc, EmbedderUnavailableError):
-        return 503, "embedder_unavailable", str(exc), None
-    if isinstance(exc, TransientError):
-        return 503, "service_unavailable", f"{exc}. Try again in a moment.", None
-    return 500, "internal_error", "Something went wrong on our side. Try again; if it persists, report it.", None
-
-
 def _json_response(status: int, body: Mapping[str, Any]) -> StreamedResponse:
     return StreamedResponse(status, {"Content-Type": "application/json"}, iter([json.dumps(body).encode()]))
 
@@ -179,10 +157,10 @@ def stream_answer(event: Mapping[str, Any]) -> StreamedResponse:
     except ValidationError as exc:
         return _invalid(exc)
     except Exception as exc:  # nothing streamed yet: answer like the JSON routes
-        status, code, message, field_name = describe_error(exc)
+        status, code, message = describe_error(exc)
         if status == 500:
             logger.exception("streaming request failed before it started")
-        return _json_response(status, error_body(status, code, message, field_name))
+        return _json_response(status, error_body(status, code, message))
     return StreamedResponse(200, dict(STREAM_HEADERS), _event_stream(events), EVENT_STREAM)
 
 
@@ -193,12 +171,12 @@ def _event_stream(events: Iterator[AnswerEvent]) -> Iterator[bytes]:
         for event in events:
             yield encode(event)
     except Exception as exc:
-        status, code, message, field_name = describe_error(exc)
+        status, code, message = describe_error(exc)
         if status == 500:
             logger.exception("answer stream failed")
         else:
             logger.warning("answer stream ended with %s: %s", code, message)
-        yield sse("error", error_body(status, code, message, field_name))
+        yield sse("error", error_body(status, code, message))
     finally:
         close = getattr(events, "close", None)
         if close:
