@@ -132,11 +132,16 @@ def image_only_pdf() -> bytes:
 
 def drawing_only_pdf() -> bytes:
     """A page with vector drawing only, written by hand."""
-    content = b"0 0 1 RG 4 w 50 50 m 300 300 l S 100 100 200 100 re f"
+    return hand_written_pdf(b"0 0 1 RG 4 w 50 50 m 300 300 l S 100 100 200 100 re f")
+
+
+def hand_written_pdf(content: bytes) -> bytes:
+    """A one-page PDF of ``content`` (a page content stream; font /F1 is Helvetica)."""
+    font = b"<< /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >> >> >>"
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 400] /Contents 4 0 R >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 400] /Resources %s /Contents 4 0 R >>" % font,
         b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
     ]
     out = bytearray(b"%PDF-1.4\n")
@@ -365,6 +370,19 @@ def test_pdf_with_drawings_only() -> None:
 
 
 @needs_corpora
+def test_raised_powers_of_ten_keep_their_exponent() -> None:
+    # "75×10⁹/L" typeset as a raised "9" (text rise, as word processors write it): PDFium reads "75×109/L", another figure. A figure
+    # written inline ("2.4x106 IU", as some protocols type it) stays as written.
+    line = b"BT /F1 11 Tf 40 300 Td (Platelet count 75\xd710) Tj /F1 7 Tf 4 Ts (9) Tj /F1 11 Tf 0 Ts (/L; dose 2.4x106 IU) Tj ET"
+    cell = b"BT /F1 11 Tf 45 175 Td (2\xd710) Tj /F1 7 Tf 4 Ts (6) Tj /F1 11 Tf 0 Ts ( cells/kg) Tj ET"
+    grid = b"0.5 w 40 160 m 360 160 l S 40 195 m 360 195 l S 40 230 m 360 230 l S " \
+           b"40 160 m 40 230 l S 200 160 m 200 230 l S 360 160 m 360 230 l S"
+    cells = b"BT /F1 11 Tf 45 210 Td (Target) Tj 160 0 Td (Minimum) Tj ET BT /F1 11 Tf 205 175 Td (CD34+) Tj ET"
+    text = "\n".join(b.text for b in extract(hand_written_pdf(line + b" " + grid + b" " + cell + b" " + cells), "x.pdf").blocks)
+    assert "75×10^9/L" in text and "2.4x106 IU" in text
+    assert "2×10^6 cells/kg" in text
+
+
 def test_truncated_pdf() -> None:
     data = (NTSB / "20071229X02007.pdf").read_bytes()
     message = error_for(data[: len(data) // 2], "truncated.pdf")

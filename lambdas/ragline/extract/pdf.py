@@ -23,6 +23,7 @@ from ragline.errors import DocumentError
 from ragline.extract.common import BlockBuilder, clean_text, is_numeric_cell, one_line
 from ragline.extract.pdf_bidi import RIGHT_TO_LEFT, reading_order
 from ragline.extract.pdf_columns import find_unruled_tables
+from ragline.extract.pdf_exponents import line_with_exponents
 from ragline.extract.pdf_tables import Table, find_tables
 from ragline.models import ExtractedDocument
 
@@ -46,6 +47,7 @@ _TOC_PAGE = regex.compile(r"\p{L}\S*\s+\p{N}{1,3}$")
 _LIST_ITEM = regex.compile(r"^(?:[•◦▪▫●○■□‣⁃–—*-]|\p{N}+[.)]|\p{L}[.)])\s")
 _LETTER = regex.compile(r"\p{L}")
 _CJK_EDGE = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]")
+_SAME_LINE, _NO_SPACE = 0.6, 0.12  # of the line's height: a gap narrower than a space joins words
 _JUNK_TITLE = regex.compile(
     r"^(?:untitled|microsoft word|document\s*\d*$)|\.(?:docx?|pdf|rtf|odt|pptx?)$|\s{4,}", regex.IGNORECASE
 )
@@ -181,7 +183,10 @@ def _with_unruled_tables(textpage: pdfium.PdfTextPage, items: list[_Line | Table
 
 def _line(textpage: pdfium.PdfTextPage, match: regex.Match) -> _Line | None:
     raw = match.group()
-    ordered = reading_order(textpage, range(match.start(), match.end())) if RIGHT_TO_LEFT.search(raw) else raw
+    if RIGHT_TO_LEFT.search(raw):
+        ordered = reading_order(textpage, range(match.start(), match.end()))
+    else:
+        ordered = line_with_exponents(textpage, raw, match.start())
     text = clean_text(ordered.replace("\ufffe", "-"))  # PDFium marks a hyphen where it joined two lines
     if not text:
         return None
@@ -350,7 +355,10 @@ def _join_lines(paragraph: list[_Line]) -> str:
 
 def _joiner(previous: _Line, line: _Line, right: float) -> str:
     """Wrapped lines join with a space (nothing between CJK characters); a line that ends
-    short of the right edge, or a list item, keeps its line break."""
+    short of the right edge, or a list item, keeps its line break. PDFium also ends a line
+    after raised text ("75×10^9" | "/L"): what goes on along the same baseline joins it."""
+    if abs(line.bottom - previous.bottom) <= 1 and -1 <= line.left - previous.right <= _SAME_LINE * previous.height:
+        return "" if line.left - previous.right < _NO_SPACE * previous.height else " "
     if _LIST_ITEM.match(line.text) or previous.right < right - 3 * previous.height:
         return "\n"
     if _CJK_EDGE.match(previous.text[-1]) and _CJK_EDGE.match(line.text[0]):

@@ -16,6 +16,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ragline.extract.pdf_bidi import RIGHT_TO_LEFT, lines_within, reading_order
+from ragline.extract.pdf_exponents import cell_with_exponents
 
 Matrix = tuple[float, float, float, float, float, float]
 Segment = tuple[float, float, float]  # position across the line, start and end along it
@@ -204,6 +205,8 @@ def _cell_text(textpage: pdfium.PdfTextPage, left: float, bottom: float, right: 
     text = textpage.get_text_bounded(left, bottom, right, top)
     if RIGHT_TO_LEFT.search(text):
         text = "\n".join(reading_order(textpage, line) for line in lines_within(textpage, left, bottom, right, top))
+    else:
+        text = cell_with_exponents(textpage, text, left, bottom, right, top)
     return " ".join(text.replace("\ufffe", "-").split())
 
 
