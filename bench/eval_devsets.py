@@ -36,6 +36,7 @@ TENANT = "eval"
 from ragline.chunking import chunk_document  # noqa: E402
 from ragline.embeddings import make_embedder  # noqa: E402
 from ragline.extract import extract  # noqa: E402
+from ragline.formats import SUPPORTED_SUFFIXES  # noqa: E402
 from ragline.models import IndexPoint, document_id_for, point_id_for  # noqa: E402
 from ragline.settings import Settings  # noqa: E402
 from ragline.sparse import sparse_document_vector  # noqa: E402
@@ -53,8 +54,6 @@ try:  # the payload's document context, as the pipeline writes it (absent in old
     from ragline.pipeline import document_context_fields as context_fields
 except ImportError:
     context_fields = None
-
-SUFFIXES = {".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt", ".csv"}
 
 
 class CachedEmbedder:
@@ -100,7 +99,7 @@ class CachedEmbedder:
 
 
 def corpus_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
 
 
 def index_corpus(folder: Path, embedder, index, settings: Settings) -> dict[str, float]:
