@@ -40,7 +40,7 @@ def rank(hits, question) -> str:
     return next((str(i) for i, hit in enumerate(hits) if answering(hit, question)), "-")
 
 
-def probe(service, question, index) -> dict[str, str]:
+def probe(service, question, index, show: int = 0) -> dict[str, str]:
     retriever = service.retriever
     dense = retriever.query_vector(question.question)
     sparse = retriever.sparse_vector(question.question)
@@ -50,9 +50,15 @@ def probe(service, question, index) -> dict[str, str]:
                             sparse=sparse if mode != "dense" else None, mode=mode, limit=DEPTH,
                             prefetch_limit=DEPTH)
 
-    final = retriever.retrieve(ev.TENANT, question.question, mode="hybrid", limit=DEPTH).hits
-    return {"dense": rank(listed("dense"), question), "sparse": rank(listed("sparse"), question),
-            "fused": rank(listed("hybrid"), question), "final": rank(final, question)}
+    lists = {mode: listed(mode) for mode in ("dense", "sparse", "hybrid")}
+    lists["final"] = retriever.retrieve(ev.TENANT, question.question, mode="hybrid", limit=DEPTH).hits
+    for name, hits in lists.items() if show else ():
+        print(f"{question.id} {name}:")
+        for i, hit in enumerate(hits[:show]):
+            mark = "*" if answering(hit, question) else " "
+            print(f"  {mark}{i:2} {hit.source[:28]:28} #{hit.chunk_index:<4} {' '.join(hit.text.split())[:110]}")
+    ranks = {name: rank(hits, question) for name, hits in lists.items()}
+    return {"dense": ranks["dense"], "sparse": ranks["sparse"], "fused": ranks["hybrid"], "final": ranks["final"]}
 
 
 def main() -> None:
@@ -60,6 +66,7 @@ def main() -> None:
     parser.add_argument("--devset", default="nih")
     parser.add_argument("--ids", nargs="*", default=[])
     parser.add_argument("--misses", action="store_true", help="only questions whose hybrid context@6 is 0")
+    parser.add_argument("--show", type=int, default=0, help="also print the first N hits of each list")
     parser.add_argument("--embedder", default=os.environ.get("RAGLINE_EMBEDDER"))
     args = parser.parse_args()
     spec = json.loads((ev.DEVSETS / "devsets.json").read_text())[args.devset]
@@ -74,7 +81,7 @@ def main() -> None:
         service = ev.query_service(index, embedder, settings, os.path.join(folder, "catalog.db"))
         print("| id | kind | dense | sparse | fused | final | question |\n|---|---|---|---|---|---|---|")
         for question in questions:
-            ranks = probe(service, question, index)
+            ranks = probe(service, question, index, args.show)
             if args.misses and ranks["final"] != "-" and int(ranks["final"]) < 6:
                 continue
             print(f"| {question.id} | {question.kind} | {ranks['dense']} | {ranks['sparse']} | {ranks['fused']} | "

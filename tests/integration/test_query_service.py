@@ -373,4 +373,5 @@ def test_hybrid_ranks_a_question_across_documents_by_its_dense_vector(world) -> 
         retriever.search("acme", "How many days do refunds take?", mode="hybrid", limit=3)
     finally:
         del index.search
-    assert calls == [("dense", False), ("hybrid", True)]
+    # the second question is fused, then its dense list's best passage is read (second_stage.with_leader)
+    assert calls == [("dense", False), ("hybrid", True), ("dense", False)]

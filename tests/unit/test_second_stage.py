@@ -6,7 +6,8 @@ from __future__ import annotations
 from ragline.models import Hit
 import pytest
 from ragline.query.second_stage import (
-    boilerplate_ids, first_document_ahead, passage_scores, rerank, time_boosted, uncovered)
+    LEADER_SLOTS, boilerplate_ids, first_document_ahead, passage_scores, rerank, time_boosted, uncovered,
+    with_leader)
 
 # The NTSB's standard paragraph, as it appears in every report of the corpus.
 STANDARD = (
@@ -183,3 +184,24 @@ def test_the_passage_is_matched_by_the_stems_of_the_question_words() -> None:
     criteria = hit("p", 7, "Eligibility: patients aged between 18 and 50 years with a rotator cuff tear.")
     scores = passage_scores(question, [*siblings, criteria])
     assert scores[3] > max(scores[:3])
+
+
+def test_the_dense_lists_best_passage_is_kept_among_the_first_slots() -> None:
+    top = [hit("a", n * 10, f"passage {n}") for n in range(8)]
+    leader = hit("a", 75, "Adults between 18 and 50 years old with rotator cuff tendinopathy.")
+    kept = with_leader(top, leader, reach=2, boilerplate=frozenset())
+    assert len(kept) == 8 and kept[LEADER_SLOTS - 1] is leader and kept[LEADER_SLOTS:] == top[LEADER_SLOTS - 1:7]
+    # already there, further down: it moves up, nothing is repeated
+    moved = with_leader(top[:7] + [leader], leader, reach=2, boilerplate=frozenset())
+    assert moved == top[:LEADER_SLOTS - 1] + [leader] + top[LEADER_SLOTS - 1:7]
+    # fewer hits than slots: it is the last one kept
+    assert with_leader(top[:3], leader, reach=2, boilerplate=frozenset()) == top[:2] + [leader]
+
+
+def test_a_leader_already_held_or_boilerplate_changes_nothing() -> None:
+    top = [hit("a", n * 10, f"passage {n}") for n in range(8)]
+    neighbour = hit("a", 21, "the chunk after passage 2")  # inside passage 2's widened text
+    assert with_leader(top, neighbour, reach=2, boilerplate=frozenset()) == top
+    repeated = hit("b", 0, STANDARD)
+    assert with_leader(top, repeated, reach=2, boilerplate=frozenset({"b-0"})) == top
+    assert with_leader(top, None, reach=2, boilerplate=frozenset()) == top

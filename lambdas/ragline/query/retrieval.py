@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from ragline.cache import decode_vector, embedding_key, encode_vector
@@ -29,7 +29,7 @@ from ragline.index.schema import EmbedderMismatchError
 from ragline.models import Hit, SearchMode, SparseVector
 from ragline.ports import Cache, Embedder, VectorIndex
 from ragline.query.question import across_documents
-from ragline.query.second_stage import Ranked, kept_only, rerank, uncovered, widened
+from ragline.query.second_stage import Ranked, kept_only, rerank, uncovered, widened, with_leader
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,15 @@ def _same_every_time(candidates: list[Hit], pool: int) -> list[Hit]:
     cut too; the index is asked for ``TIE_MARGIN`` more, so a question gets the same passages
     every time (on the nih dev set, answers moved ±0.01 run to run without it)."""
     return sorted(candidates, key=lambda hit: (-hit.score, hit.point_id))[:pool]
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Which of a tenant's passages a search may return (None: no restriction)."""
+
+    document_ids: Sequence[str] | None
+    file_types: Sequence[str] | None
+    collections: Sequence[str] | None
 
 
 class _Stage:
@@ -211,34 +220,42 @@ class Retriever:
                 return Ranked([])
             mode, sparse = "dense", None
         pool = max(limit, self.candidates)
+        scope = _Scope(document_ids, file_types, collections)
         with timer.stage("search"):
-            try:
-                candidates = self.index.search(
-                    tenant,
-                    dense=dense,
-                    sparse=sparse,
-                    mode=mode,
-                    limit=pool + TIE_MARGIN,
-                    prefetch_limit=max(self.prefetch_limit, pool + TIE_MARGIN),
-                    document_ids=list(document_ids) if document_ids else None,
-                    file_types=list(file_types) if file_types else None,
-                    embedder=self.embedder().name if dense is not None else None,
-                    collections=list(collections) if collections is not None else None,
-                )
-            except EmbedderMismatchError as exc:
-                raise EmbedderUnavailableError(f"Dense search is unavailable: {exc}. Or use mode=sparse.") from exc
-        candidates = _same_every_time(candidates, pool)
+            candidates = _same_every_time(self._search(tenant, scope, mode, dense, sparse, pool + TIE_MARGIN), pool)
+            # The dense list's best passage, kept among the first few (second_stage.with_leader).
+            leader = self._search(tenant, scope, "dense", dense, None, 1) if mode == "hybrid" else []
         if not self.candidates:
             ranked = Ranked(candidates)
         else:
             with timer.stage("rerank"):
                 ranked = rerank(candidates, len(candidates), question=question,
                                 max_per_document=self.max_per_document, passage_rerank=self.passage_rerank)
-        if not self.neighbour_chunks:
-            return kept_only(ranked, ranked.hits[:limit])
+        reach = self.neighbour_chunks
+        top = uncovered(ranked.hits, reach)[:limit] if reach else ranked.hits[:limit]
+        kept = kept_only(ranked, with_leader(top, leader[0] if leader else None, reach, ranked.boilerplate))
+        if not reach:
+            return kept
         with timer.stage("widen"):
-            kept = kept_only(ranked, uncovered(ranked.hits, self.neighbour_chunks)[:limit])
             return replace(kept, hits=[self.widen(tenant, hit) for hit in kept.hits])
+
+    def _search(self, tenant: str, scope: "_Scope", mode: SearchMode, dense: list[float] | None,
+                sparse: SparseVector | None, limit: int) -> list[Hit]:
+        try:
+            return self.index.search(
+                tenant,
+                dense=dense,
+                sparse=sparse,
+                mode=mode,
+                limit=limit,
+                prefetch_limit=max(self.prefetch_limit, limit),
+                document_ids=list(scope.document_ids) if scope.document_ids else None,
+                file_types=list(scope.file_types) if scope.file_types else None,
+                embedder=self.embedder().name if dense is not None else None,
+                collections=list(scope.collections) if scope.collections is not None else None,
+            )
+        except EmbedderMismatchError as exc:
+            raise EmbedderUnavailableError(f"Dense search is unavailable: {exc}. Or use mode=sparse.") from exc
 
     def widen(self, tenant: str, hit: Hit) -> Hit:
         """The hit joined with up to ``neighbour_chunks`` chunks of its section on each side."""
