@@ -224,7 +224,11 @@ class Retriever:
         with timer.stage("search"):
             candidates = _same_every_time(self._search(tenant, scope, mode, dense, sparse, pool + TIE_MARGIN), pool)
             # The dense list's best passage, kept among the first few (second_stage.with_leader).
-            leader = self._search(tenant, scope, "dense", dense, None, 1) if mode == "hybrid" else []
+            # It is among the candidates' documents (RRF puts a first place in the pool), and a
+            # search filtered to them reads a few documents' chunks instead of the tenant's.
+            documents = sorted({hit.document_id for hit in candidates})
+            leader = (self._search(tenant, replace(scope, document_ids=documents), "dense", dense, None, 1)
+                      if mode == "hybrid" and documents else [])
         if not self.candidates:
             ranked = Ranked(candidates)
         else:
