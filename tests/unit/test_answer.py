@@ -170,6 +170,18 @@ def test_extractive_answer_picks_the_matching_sentences_with_citations() -> None
     assert answer.citations[0][1].number == 1
 
 
+def test_a_documents_own_reference_marks_are_not_quoted_as_citations() -> None:
+    # A protocol's "[5]" is its bibliography's fifth entry; beside the answer's [n] it would read
+    # as a citation of a fifth source that was never given.
+    sources = sources_of("Nothing relevant here.", "MSCs are pluripotent stem cells able to self-renew [5]. "
+                         "They regulate the Th1: Th2 balance [4, 7].")
+    answer = extractive_answer("What are MSCs able to do?", sources)
+    assert answer.text.startswith("MSCs are pluripotent stem cells able to self-renew. [1]")
+    assert set(markers(answer.text)) == {n for n, _ in answer.citations} == {1}
+    assert format_source(2, sources[1].hit, sources[1].text) == (
+        "[2] Handbook, p. 3: MSCs are pluripotent stem cells able to self-renew. They regulate the Th1: Th2 balance.")
+
+
 def test_extractive_answer_renumbers_in_answer_order() -> None:
     sources = sources_of("Nothing relevant here.", "Refunds are paid within five business days.")
     answer = extractive_answer("When are refunds paid?", sources)

@@ -245,7 +245,7 @@ def format_source(number: int, hit: Hit, text: str) -> str:
     label = getattr(hit, "context", None) or hit.title or hit.source
     page = page_label(hit)
     head = f"[{number}] {label}" + (f", {page}" if page else "")
-    return f"{head}: {' '.join(text.split())}"
+    return f"{head}: {' '.join(without_reference_marks(text).split())}"
 
 
 # ------------------------------------------------------------------------------- the prompt
@@ -316,6 +316,13 @@ def _numbers(group: str) -> list[int]:
         elif part.strip().isdigit():
             numbers.append(int(part))
     return numbers
+
+
+def without_reference_marks(text: str) -> str:
+    """``text`` without the document's own reference marks ("… multidirectional differentiation
+    [5]."): beside the answer's ``[n]`` they read as citations of source 5, and a model shown
+    them copies them."""
+    return _CITATION.sub("", text)
 
 
 def map_citations(text: str, sources: Sequence[Source], *, renumber: bool = True) -> CitedAnswer:
@@ -523,7 +530,7 @@ def extractive_answer(
     parts: list[str] = []
     for candidate in picked:
         new = renumber.setdefault(candidate.source.number, len(renumber) + 1)
-        parts.append(f"{candidate.sentence} [{new}]")
+        parts.append(f"{without_reference_marks(candidate.sentence)} [{new}]")
     by_old = {s.number: s for s in sources}
     citations = [(new, by_old[old]) for old, new in sorted(renumber.items(), key=lambda kv: kv[1])]
     return CitedAnswer(" ".join(parts), citations)
