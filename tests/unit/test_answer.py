@@ -182,6 +182,15 @@ def test_a_documents_own_reference_marks_are_not_quoted_as_citations() -> None:
         "[2] Handbook, p. 3: MSCs are pluripotent stem cells able to self-renew. They regulate the Th1: Th2 balance.")
 
 
+def test_a_words_inflections_meet_whatever_their_length() -> None:
+    # "funds" and "funded" share neither their first five letters nor their length class; their
+    # stem is one.
+    sources = sources_of("The screening is run by nurses at the hospital.",
+                         "The screening is funded by the Colombian Association of Hepatology.")
+    answer = extractive_answer("Who funds the screening?", sources)
+    assert answer.text.startswith("The screening is funded by the Colombian Association of Hepatology. [1]")
+
+
 def test_extractive_answer_renumbers_in_answer_order() -> None:
     sources = sources_of("Nothing relevant here.", "Refunds are paid within five business days.")
     answer = extractive_answer("When are refunds paid?", sources)

@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 from ragline.models import Hit
 from ragline.query.question import across_documents, answer_kind
 from ragline.query.second_stage import BOILERPLATE_DOCUMENTS
-from ragline.text import sentences
+from ragline.text import sentences, stem
 
 SNIPPET_CHARS = 320
 MAX_SENTENCE_CHARS = 400
@@ -104,13 +104,14 @@ _SHORT_INFLECTION = re.compile(r"(?<=[^su])s$|(?<=e)d$")
 
 
 def _keys(text: str) -> frozenset[str]:
-    """Words as the extractive answer matches them: a long alphabetic word by its first
-    KEY_LETTERS letters, so inflections meet ("enrol" / "enrolled" / "enrollment", "treated" /
-    "treatment"); a short one without its plural or past ending; figures and syllables
-    (Vietnamese) as they are. A possessive's "s" is no word ("the airplane's gear" would match
-    every "pilot's"); "No." before a figure is the word "number". Not ``ragline.text.stem``,
-    which the second stage's passage rerank uses: for sentences, the prefix's wider net ("treated"
-    / "treatment") answered more nih questions (0.50 against 0.49, docs/benchmarks.md)."""
+    """Words as the extractive answer matches them: a word's stem (``ragline.text.stem``, as the
+    passage rerank has), then a long one by its first KEY_LETTERS letters, so inflections and
+    derivations meet ("funds" / "funded", "score" / "scoring", "enrolled" / "enrollment",
+    "treated" / "treatment"); a short one without its plural or past ending; figures and
+    syllables (Vietnamese) as they are. A possessive's "s" is no word ("the airplane's gear"
+    would match every "pilot's"); "No." before a figure is the word "number". The stem alone
+    misses "treated" / "treatment" and the prefix alone "funds" / "funded" (nih answers 0.49 and
+    0.51, both together 0.51 with the multi-document ones 0.11 → 0.15; docs/benchmarks.md)."""
     text = _NUMBER_ABBREVIATION.sub("number ", _POSSESSIVE.sub("", text))
     return frozenset(_key(t) for t in _terms(text))
 
@@ -118,7 +119,8 @@ def _keys(text: str) -> frozenset[str]:
 def _key(term: str) -> str:
     if not term.isalpha() or len(term) < 4:
         return term
-    return term[:KEY_LETTERS] if len(term) > KEY_LETTERS else _SHORT_INFLECTION.sub("", term)
+    base = stem(term)
+    return base[:KEY_LETTERS] if len(base) > KEY_LETTERS else _SHORT_INFLECTION.sub("", base)
 
 
 # A list item's mark: a bullet of any shape (PDFs draw "o" and "▪" as bullets too).
