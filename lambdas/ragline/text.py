@@ -36,6 +36,7 @@ _DIGITS = regex.compile(r"\p{N}+")
 _ASCII_SINGLE_TOKENS = re.compile(r"[^\t\n\x0b\x0c\r A-Za-z0-9]")
 _ASCII_WORDS = re.compile(r"[A-Za-z]+")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
+_ASCII_LEXICAL = re.compile(r"[a-z0-9]+")  # _LEXICAL on ASCII text: letters and digits, lower case
 
 
 def normalize(text: str) -> str:
@@ -52,6 +53,8 @@ def tokenize(text: str) -> list[str]:
     Runs of unsegmented scripts become overlapping bigrams ("知情同意" -> "知情", "情同", "同意");
     a single such character stays a unigram.
     """
+    if text.isascii():  # the same tokens, several times faster: most chunks and questions
+        return _ASCII_LEXICAL.findall(text.lower())
     tokens: list[str] = []
     for match in _LEXICAL.finditer(normalize(text)):
         run = match.group()

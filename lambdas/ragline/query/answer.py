@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -24,7 +23,7 @@ from typing import Callable, Sequence
 from ragline.models import Hit
 from ragline.query.question import across_documents, answer_kind
 from ragline.query.second_stage import BOILERPLATE_DOCUMENTS
-from ragline.text import sentences, stem
+from ragline.text import sentences, stem, tokenize
 
 SNIPPET_CHARS = 320
 MAX_SENTENCE_CHARS = 400
@@ -91,9 +90,8 @@ class CitedAnswer:
 
 
 def _terms(text: str) -> list[str]:
-    from ragline.text import tokenize
-
-    return [t.casefold() for t in tokenize(unicodedata.normalize("NFC", text)) if t.strip()]
+    """The lexical tokens of ``text``: normalised (NFKC, case-folded) words and figures."""
+    return tokenize(text)
 
 
 _POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
