@@ -138,3 +138,14 @@ def test_stems_meet_inflections_and_leave_figures_codes_and_vietnamese_alone() -
     assert stem("interviews") == stem("interview") != stem("intervention")
     assert stem("eligible") == stem("eligibility") and stem("aged") == stem("ages")
     assert [stem(t) for t in ("ctcae", "v5", "2023", "người", "những")] == ["ctcae", "v5", "2023", "người", "những"]
+
+
+@pytest.mark.parametrize("text", [
+    "Adults between 18 and 50 years old (ASES score; p<0.05).",
+    "IL-2 2.4x106 IU/m2, CD34+ cells/kg\tTURBT/TURP\r\nN/A",
+    "don't STOP_now: a1b2c3 -- ~!@#$%^&*()[]{}|\\\"' \x0b\x0c end",
+    "",
+])
+def test_ascii_text_gets_the_tokens_of_the_unicode_path(text: str) -> None:
+    # A non-ASCII word at the end sends the text down the Unicode path; the rest must not change.
+    assert tokenize(text + " é") == tokenize(text) + ["é"]
