@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
@@ -23,7 +24,7 @@ from ragline.errors import DocumentError
 from ragline.extract.common import BlockBuilder, clean_text, is_numeric_cell, one_line
 from ragline.extract.pdf_bidi import RIGHT_TO_LEFT, reading_order
 from ragline.extract.pdf_columns import find_unruled_tables
-from ragline.extract.pdf_exponents import line_with_exponents
+from ragline.extract.pdf_exponents import Exponent, exponents_on, line_with_exponents
 from ragline.extract.pdf_tables import Table, find_tables
 from ragline.models import ExtractedDocument
 
@@ -139,11 +140,12 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> _Page:
     textpage = page.get_textpage()
     try:
         text = textpage.get_text_range()
-        tables = find_tables(page, textpage) if text.strip() else []
+        exponents = exponents_on(textpage, text)
+        tables = find_tables(page, textpage, exponents) if text.strip() else []
         items: list[_Line | Table] = []
         placed: set[int] = set()
         for match in regex.finditer(r"[^\r\n]+", text):
-            line = _line(textpage, match)
+            line = _line(textpage, match, exponents)
             if line is None:
                 continue
             table = next((t for t in tables if t.contains(line.right - 1, (line.top + line.bottom) / 2)), None)
@@ -181,12 +183,12 @@ def _with_unruled_tables(textpage: pdfium.PdfTextPage, items: list[_Line | Table
     return result
 
 
-def _line(textpage: pdfium.PdfTextPage, match: regex.Match) -> _Line | None:
+def _line(textpage: pdfium.PdfTextPage, match: regex.Match, exponents: Sequence[Exponent]) -> _Line | None:
     raw = match.group()
     if RIGHT_TO_LEFT.search(raw):
         ordered = reading_order(textpage, range(match.start(), match.end()))
     else:
-        ordered = line_with_exponents(textpage, raw, match.start())
+        ordered = line_with_exponents(raw, match.start(), exponents)
     text = clean_text(ordered.replace("\ufffe", "-"))  # PDFium marks a hyphen where it joined two lines
     if not text:
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -20,24 +21,43 @@ POWER_OF_TEN = regex.compile(r"(?<=\d\s?[×xX]\s?10)[-−]?\d+")
 _RAISED = 0.2  # of the "0"'s height
 
 
-def line_with_exponents(textpage: pdfium.PdfTextPage, raw: str, offset: int) -> str:
-    """A line of the text page's text (its characters from ``offset``), exponents marked."""
-    raised = [m.start() for m in POWER_OF_TEN.finditer(raw) if _raised(textpage, offset + m.start())]
-    return _marked(raw, raised)
+@dataclass(frozen=True, slots=True)
+class Exponent:
+    """A power-of-ten candidate on a page: where its first digit is in the text page (index and
+    centre) and whether it is raised."""
+
+    index: int
+    x: float
+    y: float
+    raised: bool
 
 
-def cell_with_exponents(textpage: pdfium.PdfTextPage, text: str, left: float, bottom: float, right: float,
+def exponents_on(textpage: pdfium.PdfTextPage, page_text: str) -> list[Exponent]:
+    """Every candidate of the page, read once for its lines and its table cells alike."""
+    found = []
+    for match in POWER_OF_TEN.finditer(page_text):
+        box = _box(textpage, match.start())
+        found.append(Exponent(match.start(), (box.left + box.right) / 2, (box.top + box.bottom) / 2,
+                              _raised(textpage, match.start())))
+    return found
+
+
+def line_with_exponents(raw: str, offset: int, exponents: Sequence[Exponent]) -> str:
+    """A line of the page text (its characters from ``offset``), exponents marked."""
+    return _marked(raw, [e.index - offset for e in exponents if e.raised and offset <= e.index < offset + len(raw)])
+
+
+def cell_with_exponents(text: str, exponents: Sequence[Exponent], left: float, bottom: float, right: float,
                         top: float) -> str:
     """A table cell's text (PDFium's bounded text, which has no character indices), exponents
-    marked: its candidates are paired in order with those the page text has inside the cell."""
+    marked: its candidates are paired in order with the page's candidates inside the cell."""
     candidates = list(POWER_OF_TEN.finditer(text))
     if not candidates:
         return text
-    page_text = textpage.get_text_range()
-    inside = [m.start() for m in POWER_OF_TEN.finditer(page_text) if _centre_in(textpage, m.start(), left, bottom, right, top)]
+    inside = [e for e in exponents if left <= e.x <= right and bottom <= e.y <= top]
     if len(inside) != len(candidates):
         return text  # they cannot be paired: leave the cell as read
-    return _marked(text, [c.start() for c, at in zip(candidates, inside) if _raised(textpage, at)])
+    return _marked(text, [c.start() for c, e in zip(candidates, inside) if e.raised])
 
 
 def _marked(text: str, positions: Sequence[int]) -> str:
@@ -50,11 +70,6 @@ def _raised(textpage: pdfium.PdfTextPage, index: int) -> bool:
     """Whether the character at ``index`` sits higher than the "0" before it."""
     zero, digit = _box(textpage, index - 1), _box(textpage, index)
     return digit.bottom > zero.bottom + _RAISED * (zero.top - zero.bottom)
-
-
-def _centre_in(textpage: pdfium.PdfTextPage, index: int, left: float, bottom: float, right: float, top: float) -> bool:
-    box = _box(textpage, index)
-    return left <= (box.left + box.right) / 2 <= right and bottom <= (box.top + box.bottom) / 2 <= top
 
 
 def _box(textpage: pdfium.PdfTextPage, index: int) -> pdfium_c.FS_RECTF:

@@ -10,13 +10,14 @@ without rulings are found from word positions instead (pdf_columns).
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ragline.extract.pdf_bidi import RIGHT_TO_LEFT, lines_within, reading_order
-from ragline.extract.pdf_exponents import cell_with_exponents
+from ragline.extract.pdf_exponents import Exponent, cell_with_exponents
 
 Matrix = tuple[float, float, float, float, float, float]
 Segment = tuple[float, float, float]  # position across the line, start and end along it
@@ -40,14 +41,15 @@ class Table:
         return left <= x <= right and bottom <= y <= top
 
 
-def find_tables(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[Table]:
-    """Ruled tables with at least two rows and two columns, top to bottom."""
+def find_tables(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, exponents: Sequence[Exponent]) -> list[Table]:
+    """Ruled tables with at least two rows and two columns, top to bottom; ``exponents``: the
+    page's power-of-ten candidates (pdf_exponents), marked in the cells that hold them."""
     horizontals, verticals = _rulings(page)
     if not horizontals or not verticals or len(horizontals) * len(verticals) > _MAX_PAIRS:
         return []
     tables = []
     for h_group, v_group in _grids(horizontals, verticals):
-        table = _read_grid(h_group, v_group, textpage)
+        table = _read_grid(h_group, v_group, textpage, exponents)
         if table is not None:
             tables.append(table)
     return sorted(tables, key=lambda t: -t.bbox[3])
@@ -174,7 +176,8 @@ def _grids(horizontals: list[Segment], verticals: list[Segment]) -> list[tuple[l
     return [g for g in groups.values() if len(g[0]) >= 2 and len(g[1]) >= 2]
 
 
-def _read_grid(horizontals: list[Segment], verticals: list[Segment], textpage: pdfium.PdfTextPage) -> Table | None:
+def _read_grid(horizontals: list[Segment], verticals: list[Segment], textpage: pdfium.PdfTextPage,
+               exponents: Sequence[Exponent]) -> Table | None:
     """Cells are the gaps between rulings; columns per row come from the verticals crossing it,
     so cells merged across columns stay one cell. Rejects grids that are not tables (a frame
     around the page, a boxed paragraph) and grids whose cells miss text inside the grid."""
@@ -187,7 +190,7 @@ def _read_grid(horizontals: list[Segment], verticals: list[Segment], textpage: p
         if top - bottom < _SNAP:
             continue
         xs = sorted(v[0] for v in verticals if v[1] - _SNAP <= bottom and v[2] + _SNAP >= top)
-        cells = [_cell_text(textpage, x0, bottom, x1, top) for x0, x1 in zip(xs, xs[1:]) if x1 - x0 >= _SNAP]
+        cells = [_cell_text(textpage, exponents, x0, bottom, x1, top) for x0, x1 in zip(xs, xs[1:]) if x1 - x0 >= _SNAP]
         widest = max(widest, len(cells))
         if any(cells):
             rows.append(cells)
@@ -201,12 +204,13 @@ def _read_grid(horizontals: list[Segment], verticals: list[Segment], textpage: p
     return Table(bbox=bbox, rows=rows)
 
 
-def _cell_text(textpage: pdfium.PdfTextPage, left: float, bottom: float, right: float, top: float) -> str:
+def _cell_text(textpage: pdfium.PdfTextPage, exponents: Sequence[Exponent], left: float, bottom: float, right: float,
+               top: float) -> str:
     text = textpage.get_text_bounded(left, bottom, right, top)
     if RIGHT_TO_LEFT.search(text):
         text = "\n".join(reading_order(textpage, line) for line in lines_within(textpage, left, bottom, right, top))
     else:
-        text = cell_with_exponents(textpage, text, left, bottom, right, top)
+        text = cell_with_exponents(text, exponents, left, bottom, right, top)
     return " ".join(text.replace("\ufffe", "-").split())
 
 
