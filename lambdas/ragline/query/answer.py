@@ -89,11 +89,6 @@ class CitedAnswer:
 # ----------------------------------------------------------------------------- text helpers
 
 
-def _terms(text: str) -> list[str]:
-    """The lexical tokens of ``text``: normalised (NFKC, case-folded) words and figures."""
-    return tokenize(text)
-
-
 _POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
 # "No. 0206/66", "Nº 12": the abbreviation of "number" before a figure (not the word "no").
 _NUMBER_ABBREVIATION = re.compile(r"\b(?:No\.|Nº|N°)\s*(?=\d)", re.IGNORECASE)
@@ -111,7 +106,7 @@ def _keys(text: str) -> frozenset[str]:
     misses "treated" / "treatment" and the prefix alone "funds" / "funded" (nih answers 0.49 and
     0.51, both together 0.51 with the multi-document ones 0.11 → 0.15; docs/benchmarks.md)."""
     text = _NUMBER_ABBREVIATION.sub("number ", _POSSESSIVE.sub("", text))
-    return frozenset(_key(t) for t in _terms(text))
+    return frozenset(_key(t) for t in tokenize(text))
 
 
 def _key(term: str) -> str:
@@ -214,11 +209,11 @@ def best_snippet(text: str, question: str, limit: int = SNIPPET_CHARS) -> str:
     flat = " ".join(text.split())
     if len(flat) <= limit:
         return flat
-    wanted = set(_terms(question))
+    wanted = set(tokenize(question))
     sentences = split_sentences(text)
     best_index, best_score = 0, 0
     for i, sentence in enumerate(sentences):
-        score = len(wanted.intersection(_terms(sentence)))
+        score = len(wanted.intersection(tokenize(sentence)))
         if score > best_score:
             best_index, best_score = i, score
     window = " ".join(" ".join(s.split()) for s in sentences[best_index:])
@@ -412,7 +407,7 @@ def _repeated_sentences(sources: Sequence[Source]) -> set[str]:
 
 
 def _sentence_key(sentence: str) -> str:
-    return " ".join(_terms(sentence))
+    return " ".join(tokenize(sentence))
 
 
 def _restates(candidate: _Candidate, picked: _Candidate) -> bool:

@@ -226,9 +226,10 @@ class Retriever:
             # The dense list's best passage, kept among the first few (second_stage.with_leader).
             # It is among the candidates' documents (RRF puts a first place in the pool), and a
             # search filtered to them reads a few documents' chunks instead of the tenant's.
-            documents = sorted({hit.document_id for hit in candidates})
-            leader = (self._search(tenant, replace(scope, document_ids=documents), "dense", dense, None, 1)
-                      if mode == "hybrid" and documents else [])
+            leader: list[Hit] = []
+            if mode == "hybrid" and candidates:
+                documents = sorted({hit.document_id for hit in candidates})
+                leader = self._search(tenant, replace(scope, document_ids=documents), "dense", dense, None, 1)
         if not self.candidates:
             ranked = Ranked(candidates)
         else:
